@@ -19,7 +19,10 @@ interface SourceNode {
 interface SourceMethod {
   method: string;
   name?: string;
-  parameters?: { properties?: Record<string, Record<string, unknown>>; additionalProperties?: number };
+  parameters?: {
+    properties?: Record<string, Record<string, unknown>>;
+    additionalProperties?: number;
+  };
   returns?: Record<string, unknown>;
   permissions?: Record<string, unknown>;
   protected?: number;
@@ -101,13 +104,15 @@ export function derive(tree: SourceNode[]): Record<string, Record<string, unknow
 }
 
 if (import.meta.main) {
-  const source = Deno.args[0] ?? new URL("../../shared/pve-api/pve-api-schema.json", import.meta.url).pathname;
+  const source = Deno.args[0] ??
+    new URL("../../shared/pve-api/pve-api-schema.json", import.meta.url).pathname;
   const target = new URL("../src/proxmox/api_schema/pve-api.json", import.meta.url);
   const tree = JSON.parse(await Deno.readTextFile(source)) as SourceNode[];
   const paths = derive(tree);
   const origin = {
     source: "Proxmox VE API schema, pve-docs api-viewer/apidata.js (pve-docs 9.1.3, PVE 9.1)",
-    license: "AGPL-3.0-or-later (Proxmox Server Solutions GmbH); structural data only, descriptions removed",
+    license:
+      "AGPL-3.0-or-later (Proxmox Server Solutions GmbH); structural data only, descriptions removed",
     generator: "scripts/gen_api_schema.ts",
   };
   const lines = Object.entries(paths).map(([p, m]) => `${JSON.stringify(p)}:${JSON.stringify(m)}`);

@@ -7,7 +7,8 @@
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6 = /^[0-9a-f:]+(%\w+)?$/i;
-const DNS = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const DNS =
+  /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 const isIp = (v: string) => IPV4.test(v) || (v.includes(":") && IPV6.test(v));
 const cidr = (v: string, ip: (a: string) => boolean, max: number) => {
@@ -59,7 +60,8 @@ const FORMATS: Record<string, FormatCheck> = {
     "value does not look like a valid unicast MAC address",
   ),
   "ipv4": (v) => IPV4.test(v) ? undefined : "value does not look like a valid IPv4 address",
-  "ipv6": (v) => v.includes(":") && IPV6.test(v) ? undefined : "value does not look like a valid IPv6 address",
+  "ipv6": (v) =>
+    v.includes(":") && IPV6.test(v) ? undefined : "value does not look like a valid IPv6 address",
   "ip": (v) => isIp(v) ? undefined : "value does not look like a valid IP address",
   "CIDR": (v) =>
     cidr(v, IPV4.test.bind(IPV4), 32) || cidr(v, (a) => a.includes(":") && IPV6.test(a), 128)

@@ -239,7 +239,7 @@ function checkString(prop: ParamSchema, value: string, name: string): Checked {
     return { error: `value may only be ${prop.maxLength} characters long` };
   }
   if (prop.enum && !prop.enum.includes(value)) return enumError(value, prop.enum);
-  if (prop.pattern && !new RegExp(`^(?:${prop.pattern})$`).test(value)) {
+  if (prop.pattern && compilePattern(prop.pattern)?.test(value) === false) {
     return { error: "value does not match the regex pattern" };
   }
   if (typeof prop.format === "string") {
@@ -284,14 +284,19 @@ export function parsePropertyString(
       value = value.slice(1, -1);
     }
     if (key === undefined) {
-      if (!defaultKey) return { values, error: `value without key, but schema does not define a default key` };
+      if (!defaultKey) {
+        return { values, error: `value without key, but schema does not define a default key` };
+      }
       key = defaultKey;
     }
     let schema = format[key];
     if (schema?.alias) {
       if (schema.keyAlias) {
         if (values[schema.keyAlias] !== undefined) {
-          return { values, error: `duplicate key in comma-separated list property: ${schema.keyAlias}` };
+          return {
+            values,
+            error: `duplicate key in comma-separated list property: ${schema.keyAlias}`,
+          };
         }
         values[schema.keyAlias] = key;
       }
@@ -327,4 +332,30 @@ function checkPropertyString(
     }
   }
   return problems.length ? `format error: ${problems.join("; ")}` : undefined;
+}
+
+const patterns = new Map<string, RegExp | undefined>();
+
+/**
+ * Compiles a Perl pattern from the schema as an anchored JS RegExp: `(?^:` groups become plain
+ * groups, `(?^i:` makes the whole pattern case-insensitive, atomic groups become plain groups.
+ * A pattern JS cannot express is skipped (undefined), never a crash.
+ */
+export function compilePattern(pattern: string): RegExp | undefined {
+  if (patterns.has(pattern)) return patterns.get(pattern);
+  let flags = "";
+  const source = pattern
+    .replace(/\(\?\^([a-z]*):/g, (_m, f: string) => {
+      if (f.includes("i")) flags = "i";
+      return "(?:";
+    })
+    .replace(/\(\?>/g, "(?:");
+  let re: RegExp | undefined;
+  try {
+    re = new RegExp(`^(?:${source})$`, flags);
+  } catch {
+    re = undefined;
+  }
+  patterns.set(pattern, re);
+  return re;
 }

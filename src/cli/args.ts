@@ -1,0 +1,105 @@
+/**
+ * Command-line parsing with `node:util` parseArgs: flags, subcommand, and the help text.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** Subcommands; `serve` is the default. */
+export const COMMANDS = ["serve", "tools", "call", "simulator", "demo", "doctor"] as const;
+
+/** A subcommand name. */
+export type Command = typeof COMMANDS[number];
+
+/** Parsed command line. */
+export interface CliArgs {
+  command: Command;
+  positionals: string[];
+  config?: string;
+  simulator: boolean;
+  readOnly: boolean;
+  help: boolean;
+  version: boolean;
+  json: boolean;
+}
+
+/** The text of `--help`. */
+export const HELP = `proxmox-mcp: an MCP server for Proxmox VE
+
+Usage:
+  proxmox-mcp [serve] [options]        Serve MCP over stdio (what MCP clients run)
+  proxmox-mcp tools [options]          List the tools as a table
+  proxmox-mcp call <tool> [json-args]  Call one tool and print its result
+  proxmox-mcp simulator                Run the embedded Proxmox VE simulator alone
+  proxmox-mcp demo                     Tour: a real MCP client drives the server on the simulator
+  proxmox-mcp doctor [options]         Check the configuration and the connection
+
+Options:
+  -c, --config <path>  Config file (default ./config.json); PROXMOX_* variables override it
+  -s, --simulator      Use the embedded simulated cluster instead of a real one
+      --read-only      Refuse and hide every tool that changes the cluster
+      --json           (tools, call) print JSON instead of text
+  -h, --help           Show this help
+  -V, --version        Show the version
+
+Environment:
+  PROXMOX_HOST, PROXMOX_PORT, PROXMOX_USERNAME, PROXMOX_PASSWORD, PROXMOX_REALM,
+  PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET, PROXMOX_VERIFY_SSL, PROXMOX_TIMEOUT, PROXMOX_NODE,
+  PROXMOX_CA_FILE, PROXMOX_FINGERPRINT, PROXMOX_READ_ONLY, PROXMOX_AUDIT_LOG
+  DEBUG=1 logs each API request (method, path, status, time) on stderr.
+
+Examples:
+  proxmox-mcp --simulator
+  proxmox-mcp call guest_list '{"node":"pve1","sort":"mem","order":"desc","limit":5}' --simulator
+`;
+
+/** A command-line mistake; the message says what is allowed. */
+export class UsageError extends Error {
+  /** @param message What was wrong and what is allowed. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Parses `argv` (without the program name). */
+export function parseCli(argv: string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        config: { type: "string", short: "c" },
+        simulator: { type: "boolean", short: "s", default: false },
+        "read-only": { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+        version: { type: "boolean", short: "V", default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}. Run proxmox-mcp --help for the options`);
+  }
+  const [first, ...rest] = parsed.positionals;
+  let command: Command = "serve";
+  let positionals = parsed.positionals;
+  if (first !== undefined) {
+    if (!(COMMANDS as readonly string[]).includes(first)) {
+      throw new UsageError(`Unknown command "${first}": use one of ${COMMANDS.join(", ")}`);
+    }
+    command = first as Command;
+    positionals = rest;
+  }
+  return {
+    command,
+    positionals,
+    config: parsed.values.config,
+    simulator: parsed.values.simulator,
+    readOnly: parsed.values["read-only"],
+    help: parsed.values.help,
+    version: parsed.values.version,
+    json: parsed.values.json,
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The subcommands: serve over stdio, list tools, call one tool, run the simulator.
+ *
+ * @module
+ */
+import type { Backend } from "../server/app.ts";
+import { buildServer, openBackend } from "../server/app.ts";
+import { Client, InMemoryTransport, StdioServerTransport } from "../server/sdk.ts";
+import { catalogue } from "../tools/catalogue.ts";
+import { table } from "../tools/format.ts";
+import type { Logger } from "../util/log.ts";
+import { VERSION } from "../version.ts";
+import { type CliArgs, UsageError } from "./args.ts";
+
+/** Serves MCP over stdio until stdin closes or a signal arrives. */
+export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
+  await using backend = await openBackend({
+    configPath: cli.config,
+    simulator: cli.simulator,
+    readOnly: cli.readOnly || undefined,
+    simulatorTaskMs: 1500,
+    logger,
+  });
+  const server = buildServer(backend, logger);
+  const transport = new StdioServerTransport();
+  const closed = Promise.withResolvers<void>();
+  transport.onclose = () => closed.resolve();
+  const stop = () => closed.resolve();
+  Deno.addSignalListener("SIGINT", stop);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  await server.connect(transport);
+  logger.log(
+    "info",
+    `proxmox-mcp ${VERSION} serving MCP on stdio; backend ${backend.description}; ${
+      backend.readOnly ? "read-only" : "changes allowed"
+    }`,
+  );
+  await closed.promise;
+  Deno.removeSignalListener("SIGINT", stop);
+  if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
+  await server.close();
+}
+
+/** Prints the catalogue as a table (or JSON). */
+export function listTools(cli: CliArgs): string {
+  const rows = catalogue.map((t) => ({
+    name: t.name,
+    toolset: t.toolset,
+    kind: t.annotations.readOnlyHint
+      ? "read"
+      : t.annotations.destructiveHint
+      ? "destructive"
+      : "write",
+    privilege: t.privilege,
+    title: t.title,
+  }));
+  if (cli.json) return JSON.stringify(rows, null, 2);
+  return table(rows, ["name", "toolset", "kind", "title", "privilege"]);
+}
+
+/** Connects an in-process MCP client to a server on `backend`. */
+export async function connectInProcess(backend: Backend, logger: Logger): Promise<Client> {
+  const server = buildServer(backend, logger);
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: "proxmox-mcp-cli", version: VERSION });
+  await client.connect(clientSide);
+  return client;
+}
+
+/** Calls one tool through the full server and prints its result; returns the exit code. */
+export async function callTool(cli: CliArgs, logger: Logger): Promise<number> {
+  const [name, json] = cli.positionals;
+  if (!name) throw new UsageError("call needs a tool name: proxmox-mcp call <tool> [json-args]");
+  let args: Record<string, unknown> = {};
+  if (json !== undefined) {
+    try {
+      args = JSON.parse(json);
+    } catch (err) {
+      throw new UsageError(`Arguments must be a JSON object: ${(err as Error).message}`);
+    }
+    if (typeof args !== "object" || args === null || Array.isArray(args)) {
+      throw new UsageError("Arguments must be a JSON object, e.g. '{\"vmid\":100}'");
+    }
+  }
+  await using backend = await openBackend({
+    configPath: cli.config,
+    simulator: cli.simulator,
+    readOnly: cli.readOnly || undefined,
+    logger,
+  });
+  const client = await connectInProcess(backend, logger);
+  try {
+    const result = await client.callTool({ name, arguments: args });
+    const texts = (result.content as { type: string; text?: string }[])
+      .filter((c) => c.type === "text").map((c) => c.text).join("\n");
+    console.log(
+      cli.json ? JSON.stringify(result.structuredContent ?? { error: texts }, null, 2) : texts,
+    );
+    return result.isError ? 1 : 0;
+  } finally {
+    await client.close();
+  }
+}
+
+/** Runs the simulator alone and prints how to reach it; returns when interrupted. */
+export async function runSimulator(logger: Logger): Promise<void> {
+  const { startSimulator } = await import("../simulator/mod.ts");
+  await using sim = await startSimulator({ taskDurationMs: 1500, logger });
+  const caFile = await Deno.makeTempFile({ prefix: "proxmox-mcp-sim-ca-", suffix: ".pem" });
+  await Deno.writeTextFile(caFile, sim.caCert);
+  const { admin, auditor } = sim.credentials;
+  const url = new URL(sim.url);
+  console.log(`Proxmox VE simulator at ${sim.url}/api2/json (Ctrl-C to stop)
+CA certificate: ${caFile}
+Admin token:    ${admin.tokenId} = ${admin.tokenSecret}
+Admin login:    ${admin.username}@${admin.realm} / ${admin.password}
+Auditor token:  ${auditor.tokenId} = ${auditor.tokenSecret} (read-only privileges)
+A config.json for it:
+${
+    JSON.stringify(
+      {
+        host: url.hostname,
+        port: Number(url.port),
+        token_id: admin.tokenId,
+        token_secret: admin.tokenSecret,
+        ca_file: caFile,
+        read_only: false,
+      },
+      null,
+      2,
+    )
+  }`);
+  const stop = Promise.withResolvers<void>();
+  Deno.addSignalListener("SIGINT", () => stop.resolve());
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop.resolve());
+  await stop.promise;
+  await Deno.remove(caFile).catch(() => {});
+}

@@ -1,0 +1,58 @@
+/**
+ * proxmox-mcp: an MCP server for Proxmox VE. Entry point of the command line.
+ *
+ * @module
+ */
+import { HELP, parseCli, UsageError } from "./cli/args.ts";
+import { callTool, listTools, runSimulator, serveStdio } from "./cli/commands.ts";
+import { ConfigError } from "./config/mod.ts";
+import { StderrLogger } from "./util/log.ts";
+import { VERSION } from "./version.ts";
+
+/** Runs the command line `argv`; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const logger = new StderrLogger();
+  try {
+    const cli = parseCli(argv);
+    if (cli.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (cli.version) {
+      console.log(`proxmox-mcp ${VERSION}`);
+      return 0;
+    }
+    switch (cli.command) {
+      case "serve":
+        await serveStdio(cli, logger);
+        return 0;
+      case "tools":
+        console.log(listTools(cli));
+        return 0;
+      case "call":
+        return await callTool(cli, logger);
+      case "simulator":
+        await runSimulator(logger);
+        return 0;
+      case "demo": {
+        const { runDemo } = await import("./cli/demo.ts");
+        return await runDemo(logger);
+      }
+      case "doctor": {
+        const { runDoctor } = await import("./cli/doctor.ts");
+        return await runDoctor(cli, logger);
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      console.error(`proxmox-mcp: ${err.message}`);
+      return 2;
+    }
+    console.error(`proxmox-mcp: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,347 @@
+/**
+ * Guest tools: one set for QEMU VMs and LXC containers, addressed by VMID alone.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { flag, num, splitTags } from "../proxmox/resources.ts";
+import { args, cursor, fieldList, limit, nodeName, oneOf, optionalNode, vmid } from "./args.ts";
+import { bytes, duration, pairs, percent, table } from "./format.ts";
+import { paginate, pick, queryKey } from "./paginate.ts";
+import { queryResources, SORT_KEYS, sortResources } from "./resource_query.ts";
+import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
+
+const GUEST_FIELDS = [
+  "vmid",
+  "name",
+  "type",
+  "node",
+  "status",
+  "cpu",
+  "maxcpu",
+  "mem",
+  "maxmem",
+  "disk",
+  "maxdisk",
+  "uptime",
+  "tags",
+  "pool",
+  "template",
+  "lock",
+  "hastate",
+] as const;
+const DEFAULT_GUEST_FIELDS = [
+  "vmid",
+  "name",
+  "type",
+  "node",
+  "status",
+  "cpu",
+  "mem",
+  "maxmem",
+  "tags",
+];
+
+const GuestSummary = z.object({
+  vmid: z.number().optional(),
+  name: z.string().optional(),
+  type: z.enum(["qemu", "lxc"]).optional(),
+  node: z.string().optional(),
+  status: z.string().optional(),
+  cpu: z.number().optional().describe("CPU use, fraction of maxcpu"),
+  maxcpu: z.number().optional(),
+  mem: z.number().optional().describe("bytes"),
+  maxmem: z.number().optional().describe("bytes"),
+  disk: z.number().optional(),
+  maxdisk: z.number().optional(),
+  uptime: z.number().optional().describe("seconds"),
+  tags: z.array(z.string()).optional(),
+  pool: z.string().optional(),
+  template: z.boolean().optional(),
+  lock: z.string().optional(),
+  hastate: z.string().optional(),
+});
+type GuestSummary = z.infer<typeof GuestSummary>;
+
+/** Output of a paginated list of `item`. */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    total: z.number().describe("matches on all pages"),
+    more: z.number().describe("matches after this page"),
+    next_cursor: z.string().optional(),
+  });
+}
+
+/** The summary line under a list: how many shown, how many in all, how to get the rest. */
+export function pageFooter(
+  p: { items: unknown[]; total: number; more: number; next_cursor?: string },
+) {
+  const head = `${p.items.length} of ${p.total}`;
+  return p.next_cursor ? `${head}; ${p.more} more: next_cursor=${p.next_cursor}` : head;
+}
+
+const guestList = defineTool({
+  name: "guest_list",
+  title: "List guests",
+  description:
+    "List VMs and containers cluster-wide with filters, sorting and paging. E.g. top memory users on a node: node=pve2, sort=mem, order=desc, limit=5.",
+  toolset: "guests",
+  privilege: "VM.Audit on /vms/{vmid} (guests without it are not listed)",
+  annotations: READ_ONLY,
+  input: args({
+    node: nodeName().optional(),
+    type: oneOf(["qemu", "lxc"], "type").optional(),
+    status: oneOf(["running", "stopped", "paused"], "status").optional(),
+    tag: z.string().optional(),
+    pool: z.string().optional(),
+    name: z.string().optional().describe("Substring of the name, case-insensitive"),
+    template: z.boolean().optional().describe("true: only templates; false: no templates"),
+    sort: oneOf(SORT_KEYS, "sort").default("vmid"),
+    order: oneOf(["asc", "desc"], "order").default("asc"),
+    limit: limit(),
+    cursor: cursor(),
+    fields: fieldList(GUEST_FIELDS),
+  }),
+  output: pageOf(GuestSummary),
+  async handler(a, ctx) {
+    const found = await queryResources(ctx, { ...a, type: a.type ?? "vm" });
+    const guests = sortResources(found.map(toSummary), a.sort, a.order);
+    const page = paginate(guests, { limit: a.limit, cursor: a.cursor, query: queryKey(a) });
+    const items = pick(page.items, a.fields, DEFAULT_GUEST_FIELDS);
+    const text = table(items, [
+      ...(a.fields ?? DEFAULT_GUEST_FIELDS).map((f) =>
+        [f, (g: Partial<GuestSummary>) => renderGuestField(f, g)] as [
+          string,
+          (g: Partial<GuestSummary>) => unknown,
+        ]
+      ),
+    ]);
+    return { structured: { ...page, items }, text: `${text}\n${pageFooter(page)}` };
+  },
+});
+
+function renderGuestField(field: string, g: Partial<GuestSummary>): unknown {
+  switch (field) {
+    case "cpu":
+      return percent(g.cpu);
+    case "mem":
+    case "maxmem":
+    case "disk":
+    case "maxdisk":
+      return bytes(g[field]);
+    case "uptime":
+      return duration(g.uptime);
+    case "tags":
+      return g.tags?.join(";");
+    default:
+      return g[field as keyof GuestSummary];
+  }
+}
+
+function toSummary(r: import("../proxmox/resources.ts").ClusterResource): GuestSummary {
+  return {
+    vmid: r.vmid,
+    name: r.name,
+    type: r.type === "lxc" ? "lxc" : "qemu",
+    node: r.node,
+    status: r.status,
+    cpu: r.cpu,
+    maxcpu: r.maxcpu,
+    mem: r.mem,
+    maxmem: r.maxmem,
+    disk: r.disk,
+    maxdisk: r.maxdisk,
+    uptime: r.uptime,
+    tags: r.tags === undefined ? undefined : splitTags(r.tags),
+    pool: r.pool,
+    template: r.template ? true : undefined,
+    lock: r.lock,
+    hastate: r.hastate,
+  };
+}
+
+const GuestStatusAnswer = z.object({
+  status: z.string(),
+  name: z.string().optional(),
+  qmpstatus: z.string().optional(),
+  uptime: num.optional(),
+  cpu: num.optional(),
+  cpus: num.optional(),
+  mem: num.optional(),
+  maxmem: num.optional(),
+  disk: num.optional(),
+  maxdisk: num.optional(),
+  swap: num.optional(),
+  maxswap: num.optional(),
+  netin: num.optional(),
+  netout: num.optional(),
+  diskread: num.optional(),
+  diskwrite: num.optional(),
+  lock: z.string().optional(),
+  tags: z.string().optional(),
+  template: flag.optional(),
+  agent: flag.optional(),
+  pid: num.optional(),
+  ha: z.object({ managed: num.optional(), state: z.string().optional() }).loose().optional(),
+});
+
+const guestStatus = defineTool({
+  name: "guest_status",
+  title: "Guest status",
+  description:
+    "Live status of one VM or container: power state, uptime, CPU, memory, disk and network use.",
+  toolset: "guests",
+  privilege: "VM.Audit on /vms/{vmid}",
+  annotations: READ_ONLY,
+  input: args({ vmid: vmid(), node: optionalNode() }),
+  output: z.object({
+    vmid: z.number(),
+    type: z.enum(["qemu", "lxc"]),
+    node: z.string(),
+    name: z.string().optional(),
+    status: z.string(),
+    qmpstatus: z.string().optional(),
+    uptime: z.number().optional(),
+    cpu: z.number().optional(),
+    cpus: z.number().optional(),
+    mem: z.number().optional(),
+    maxmem: z.number().optional(),
+    disk: z.number().optional(),
+    maxdisk: z.number().optional(),
+    swap: z.number().optional(),
+    maxswap: z.number().optional(),
+    netin: z.number().optional(),
+    netout: z.number().optional(),
+    diskread: z.number().optional(),
+    diskwrite: z.number().optional(),
+    lock: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+    template: z.boolean().optional(),
+    ha_state: z.string().optional(),
+  }),
+  async handler(a, ctx) {
+    const g = await ctx.inventory.guest(a.vmid, a.node, ctx.signal);
+    const raw = await ctx.api.get(
+      `/nodes/${g.node}/${g.type}/${g.vmid}/status/current`,
+      undefined,
+      {
+        signal: ctx.signal,
+      },
+    );
+    const { ha, tags, template, agent: _agent, pid: _pid, ...s } = GuestStatusAnswer.parse(raw);
+    const out = {
+      vmid: g.vmid,
+      type: g.type,
+      node: g.node,
+      ...s,
+      tags: tags === undefined ? undefined : splitTags(tags),
+      template: template || undefined,
+      ha_state: ha?.managed ? ha.state : undefined,
+    };
+    const text = pairs({
+      guest: `${g.type} ${g.vmid} ${out.name ?? ""} on ${g.node}`,
+      status: out.qmpstatus && out.qmpstatus !== out.status
+        ? `${out.status} (${out.qmpstatus})`
+        : out.status,
+      uptime: out.uptime ? duration(out.uptime) : undefined,
+      cpu: out.cpu !== undefined ? `${percent(out.cpu)} of ${out.cpus ?? "?"} cores` : undefined,
+      mem: `${bytes(out.mem)} / ${bytes(out.maxmem)}`,
+      disk: out.maxdisk ? `${bytes(out.disk)} / ${bytes(out.maxdisk)}` : undefined,
+      net: out.netin !== undefined ? `in ${bytes(out.netin)} out ${bytes(out.netout)}` : undefined,
+      lock: out.lock,
+      tags: out.tags?.join(";"),
+      template: out.template,
+      ha: out.ha_state,
+    });
+    return { structured: out, text };
+  },
+});
+
+const guestConfig = defineTool({
+  name: "guest_config",
+  title: "Guest configuration",
+  description:
+    "Configuration of one VM or container (disks, network, CPU, memory, options). pending=true shows changes waiting for a restart.",
+  toolset: "guests",
+  privilege: "VM.Audit on /vms/{vmid}",
+  annotations: READ_ONLY,
+  input: args({
+    vmid: vmid(),
+    node: optionalNode(),
+    keys: z.array(
+      z.string().regex(/^[a-z][a-z0-9_-]*$/i, { error: "each key must be a config key like net0" }),
+    )
+      .optional().describe('Return only these keys, e.g. ["net0","memory"]'),
+    pending: z.boolean().default(false),
+  }),
+  output: z.object({
+    vmid: z.number(),
+    type: z.enum(["qemu", "lxc"]),
+    node: z.string(),
+    digest: z.string().optional(),
+    config: z.record(z.string(), z.union([z.string(), z.number()])),
+    pending: z.array(z.object({
+      key: z.string(),
+      value: z.union([z.string(), z.number()]).optional(),
+      pending: z.union([z.string(), z.number()]).optional(),
+      delete: z.number().optional(),
+    })).optional(),
+  }),
+  async handler(a, ctx) {
+    const g = await ctx.inventory.guest(a.vmid, a.node, ctx.signal);
+    const base = `/nodes/${g.node}/${g.type}/${g.vmid}`;
+    const raw = z.record(z.string(), z.unknown()).parse(
+      await ctx.api.get(`${base}/config`, undefined, { signal: ctx.signal }),
+    );
+    const { digest, ...rest } = raw;
+    const config: Record<string, string | number> = {};
+    for (const [k, v] of Object.entries(rest)) {
+      if (a.keys && !a.keys.includes(k)) continue;
+      if (typeof v === "string" || typeof v === "number") config[k] = v;
+      else if (typeof v === "boolean") config[k] = v ? 1 : 0;
+    }
+    let pending: {
+      key: string;
+      value?: string | number;
+      pending?: string | number;
+      delete?: number;
+    }[] | undefined;
+    if (a.pending) {
+      const entries = z.array(
+        z.object({
+          key: z.string(),
+          value: z.union([z.string(), z.number()]).optional(),
+          pending: z.union([z.string(), z.number()]).optional(),
+          delete: num.optional(),
+        }).loose(),
+      ).parse(await ctx.api.get(`${base}/pending`, undefined, { signal: ctx.signal }));
+      pending = entries
+        .filter((e) => e.pending !== undefined || e.delete)
+        .map(({ key, value, pending, delete: del }) => ({ key, value, pending, delete: del }));
+    }
+    const lines = Object.entries(config).map(([k, v]) =>
+      `${k}: ${String(v).replace(/\n/g, "\\n")}`
+    );
+    if (pending?.length) {
+      lines.push(
+        "pending:",
+        ...pending.map((p) => `  ${p.key}: ${p.delete ? "(delete)" : p.pending}`),
+      );
+    }
+    return {
+      structured: {
+        vmid: g.vmid,
+        type: g.type,
+        node: g.node,
+        digest: typeof digest === "string" ? digest : undefined,
+        config,
+        pending,
+      },
+      text: `${g.type} ${g.vmid} on ${g.node}\n${lines.join("\n")}`,
+    };
+  },
+});
+
+/** The guest toolset. */
+export const guestTools: Tool[] = [guestList, guestStatus, guestConfig];

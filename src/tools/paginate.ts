@@ -1,0 +1,85 @@
+/**
+ * Cursor pagination and field selection for list results.
+ *
+ * @module
+ */
+import { ToolInputError } from "./context.ts";
+
+/** One page of a list. */
+export interface Page<T> {
+  items: T[];
+  /** Items matching the filters, on all pages. */
+  total: number;
+  /** Items after this page. */
+  more: number;
+  /** Pass as `cursor` to get the next page; absent on the last page. */
+  next_cursor?: string;
+}
+
+/** Encodes an offset and a fingerprint of the query as an opaque cursor. */
+function encodeCursor(offset: number, query: string): string {
+  return btoa(JSON.stringify({ o: offset, q: query })).replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string, query: string): number {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(atob(cursor));
+  } catch {
+    throw new ToolInputError(
+      "Invalid cursor: pass next_cursor from the previous page unchanged, or omit it for page one",
+    );
+  }
+  const { o, q } = parsed as { o?: unknown; q?: unknown };
+  if (typeof o !== "number" || !Number.isInteger(o) || o < 0) {
+    throw new ToolInputError("Invalid cursor: pass next_cursor from the previous page unchanged");
+  }
+  if (q !== query) {
+    throw new ToolInputError(
+      "Invalid cursor: it belongs to a query with other filters; repeat the same filters or start without a cursor",
+    );
+  }
+  return o;
+}
+
+/**
+ * Cuts one page out of `items`. `query` fingerprints the filters so a cursor is only valid
+ * for the query that produced it.
+ */
+export function paginate<T>(
+  items: readonly T[],
+  opts: { limit: number; cursor?: string; query: string },
+): Page<T> {
+  const offset = opts.cursor ? decodeCursor(opts.cursor, opts.query) : 0;
+  const page = items.slice(offset, offset + opts.limit);
+  const end = offset + page.length;
+  return {
+    items: page,
+    total: items.length,
+    more: items.length - end,
+    ...(end < items.length ? { next_cursor: encodeCursor(end, opts.query) } : {}),
+  };
+}
+
+/** Keeps only `fields` of each item (all of `defaults` when no fields are asked for). */
+export function pick<T extends object>(
+  items: readonly T[],
+  fields: readonly string[] | undefined,
+  defaults: readonly string[],
+): Partial<T>[] {
+  const keep = fields ?? defaults;
+  return items.map((item) => {
+    const out: Record<string, unknown> = {};
+    for (const f of keep) {
+      const v = (item as Record<string, unknown>)[f];
+      if (v !== undefined) out[f] = v;
+    }
+    return out as Partial<T>;
+  });
+}
+
+/** A stable fingerprint of the filter arguments of a list call. */
+export function queryKey(filters: Record<string, unknown>): string {
+  const { cursor: _c, limit: _l, ...rest } = filters;
+  return JSON.stringify(Object.keys(rest).sort().map((k) => [k, rest[k]]));
+}

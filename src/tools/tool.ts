@@ -1,0 +1,87 @@
+/**
+ * The shape of one row of the tool catalogue, and `defineTool()` to write one with full typing.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { ToolContext } from "./context.ts";
+
+/** Groups of tools that can be enabled or disabled together. */
+export const TOOLSETS = [
+  "cluster",
+  "nodes",
+  "guests",
+  "storage",
+  "tasks",
+  "access",
+  "snapshots",
+  "backups",
+] as const;
+
+/** A toolset name. */
+export type Toolset = typeof TOOLSETS[number];
+
+/** MCP tool annotations, all stated explicitly for every tool. */
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** A strict zod object: unknown arguments are refused, not dropped. */
+export type InputSchema = z.ZodObject<z.ZodRawShape, z.core.$strict>;
+
+/** What a handler returns: the structured result and, optionally, compact text for the model. */
+export interface ToolOutput<O> {
+  structured: O;
+  text?: string;
+}
+
+/** One row of the catalogue, typed by its input and output schemas. */
+export interface ToolDefinition<I extends InputSchema, O extends z.ZodObject> {
+  /** Tool name as MCP clients see it (`guest_status`). */
+  name: string;
+  /** Short human title. */
+  title: string;
+  /** What the tool does, written for an LLM: short and precise. */
+  description: string;
+  toolset: Toolset;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations;
+  /** The Proxmox privilege the API needs, e.g. `VM.Audit on /vms/{vmid}`. */
+  privilege: string;
+  handler(args: z.infer<I>, ctx: ToolContext): Promise<ToolOutput<z.infer<O>>>;
+}
+
+/** A catalogue row with its types erased, as the server and pipeline handle it. */
+export interface Tool {
+  name: string;
+  title: string;
+  description: string;
+  toolset: Toolset;
+  input: InputSchema;
+  output: z.ZodObject;
+  annotations: ToolAnnotations;
+  privilege: string;
+  handler(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolOutput<unknown>>;
+}
+
+/** Declares a catalogue row; the handler's argument and result types follow from the schemas. */
+export function defineTool<I extends InputSchema, O extends z.ZodObject>(
+  def: ToolDefinition<I, O>,
+): Tool {
+  return {
+    ...def,
+    handler: (args, ctx) => def.handler(args as z.infer<I>, ctx),
+  };
+}
+
+/** Annotations of a tool that only reads. */
+export const READ_ONLY: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+};
