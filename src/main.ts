@@ -24,8 +24,17 @@ export async function main(argv: string[]): Promise<number> {
     }
     switch (cli.command) {
       case "serve":
-        await serveStdio(cli, logger);
+        if (cli.http !== undefined) {
+          const { serveHttp } = await import("./cli/serve_http.ts");
+          await serveHttp(cli, logger);
+        } else {
+          await serveStdio(cli, logger);
+        }
         return 0;
+      case "healthcheck": {
+        const { healthcheck } = await import("./cli/serve_http.ts");
+        return await healthcheck(cli);
+      }
       case "tools":
         console.log(listTools(cli));
         return 0;

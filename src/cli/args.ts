@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 
 /** Subcommands; `serve` is the default. */
-export const COMMANDS = ["serve", "tools", "call", "simulator", "demo", "doctor"] as const;
+export const COMMANDS = ["serve", "tools", "call", "simulator", "demo", "doctor", "healthcheck"] as const;
 
 /** A subcommand name. */
 export type Command = typeof COMMANDS[number];
@@ -21,6 +21,15 @@ export interface CliArgs {
   help: boolean;
   version: boolean;
   json: boolean;
+  /** `HOST:PORT` to serve Streamable HTTP on (`serve`), or to probe (`healthcheck`). */
+  http?: string;
+  bearerTokenFile?: string;
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
+  /** Seconds shutdown waits for calls in flight. */
+  shutdownGrace?: string;
+  /** Allow `verify_ssl: false` with HTTP on a non-loopback address. */
+  allowInsecureTls: boolean;
 }
 
 /** The text of `--help`. */
@@ -33,12 +42,22 @@ Usage:
   proxmox-mcp simulator                Run the embedded Proxmox VE simulator alone
   proxmox-mcp demo                     Tour: a real MCP client drives the server on the simulator
   proxmox-mcp doctor [options]         Check the configuration and the connection
+  proxmox-mcp healthcheck [--http A]   Probe a running HTTP server's /healthz (exit 0 if healthy)
 
 Options:
   -c, --config <path>  Config file (default ./config.json); PROXMOX_* variables override it
   -s, --simulator      Use the embedded simulated cluster instead of a real one
       --read-only      Refuse and hide every tool that changes the cluster
       --json           (tools, call) print JSON instead of text
+      --http <HOST:PORT>          Serve MCP over Streamable HTTP at http://HOST:PORT/mcp
+                                  instead of stdio (healthcheck: the server to probe)
+      --bearer-token-file <path>  File holding the bearer token HTTP clients must send
+                                  (or PROXMOX_MCP_HTTP_TOKEN); required off loopback
+      --allowed-host <host[:port]>     Accepted Host header (repeatable; default: loopback
+                                  names for a loopback address, any Host otherwise)
+      --allowed-origin <origin>   Accepted Origin header (repeatable; default: loopback)
+      --shutdown-grace <seconds>  How long SIGTERM waits for calls in flight (default 10)
+      --allow-insecure-tls        Permit verify_ssl: false while serving HTTP off loopback
   -h, --help           Show this help
   -V, --version        Show the version
 
@@ -46,6 +65,8 @@ Environment:
   PROXMOX_HOST, PROXMOX_PORT, PROXMOX_USERNAME, PROXMOX_PASSWORD, PROXMOX_REALM,
   PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET, PROXMOX_VERIFY_SSL, PROXMOX_TIMEOUT, PROXMOX_NODE,
   PROXMOX_CA_FILE, PROXMOX_FINGERPRINT, PROXMOX_READ_ONLY, PROXMOX_AUDIT_LOG
+  PROXMOX_MCP_HTTP_TOKEN, PROXMOX_MCP_HTTP_TOKEN_FILE, PROXMOX_MCP_ALLOWED_HOSTS,
+  PROXMOX_MCP_ALLOWED_ORIGINS (comma-separated) configure the HTTP transport.
   DEBUG=1 logs each API request (method, path, status, time) on stderr.
 
 Examples:
@@ -77,6 +98,12 @@ export function parseCli(argv: string[]): CliArgs {
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
         version: { type: "boolean", short: "V", default: false },
+        http: { type: "string" },
+        "bearer-token-file": { type: "string" },
+        "allowed-host": { type: "string", multiple: true },
+        "allowed-origin": { type: "string", multiple: true },
+        "shutdown-grace": { type: "string" },
+        "allow-insecure-tls": { type: "boolean", default: false },
       },
     });
   } catch (err) {
@@ -101,5 +128,11 @@ export function parseCli(argv: string[]): CliArgs {
     help: parsed.values.help,
     version: parsed.values.version,
     json: parsed.values.json,
+    http: parsed.values.http,
+    bearerTokenFile: parsed.values["bearer-token-file"],
+    allowedHosts: parsed.values["allowed-host"],
+    allowedOrigins: parsed.values["allowed-origin"],
+    shutdownGrace: parsed.values["shutdown-grace"],
+    allowInsecureTls: parsed.values["allow-insecure-tls"],
   };
 }

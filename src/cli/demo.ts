@@ -35,6 +35,11 @@ const STEPS: Step[] = [
     args: { node: "pve1", content: "backup" },
   },
   { say: "Did any task fail recently?", tool: "task_list", args: { status: "error", limit: 3 } },
+  {
+    say: "Why did the newest of them fail? (the UPID comes from the previous answer)",
+    tool: "task_log",
+    args: { upid: "$previous.items[0].upid", tail: 10 },
+  },
   { say: "Which VMID would a new guest get?", tool: "next_vmid", args: {} },
   {
     say: "A mistake: VMID 42 does not exist (IDs start at 100).",
@@ -47,6 +52,12 @@ const STEPS: Step[] = [
     args: { node: "pve9" },
   },
 ];
+
+/** The first task's UPID in a task_list result. */
+function firstUpid(result: unknown): string {
+  const items = (result as { items?: { upid?: string }[] } | undefined)?.items;
+  return items?.[0]?.upid ?? "no task";
+}
 
 const indent = (text: string) => text.split("\n").map((l) => `    ${l}`).join("\n");
 
@@ -64,10 +75,18 @@ export async function runDemo(logger: Logger): Promise<number> {
     const { tools } = await client.listTools();
     console.log(`tools/list -> ${tools.length} tools:`);
     console.log(indent(tools.map((t) => `${t.name}: ${t.description}`).join("\n")));
+    let previous: unknown;
     for (const [i, step] of STEPS.entries()) {
       const lastTwo = i >= STEPS.length - 2;
-      console.log(`\n${i + 1}. ${step.say}\n  -> ${step.tool} ${JSON.stringify(step.args)}`);
-      const result = await client.callTool({ name: step.tool, arguments: step.args });
+      console.log(`\n${i + 1}. ${step.say}`);
+      const args = Object.fromEntries(
+        Object.entries(step.args).map((
+          [k, v],
+        ) => [k, v === "$previous.items[0].upid" ? firstUpid(previous) : v]),
+      );
+      console.log(`  -> ${step.tool} ${JSON.stringify(args)}`);
+      const result = await client.callTool({ name: step.tool, arguments: args });
+      previous = result.structuredContent;
       const text = (result.content as { type: string; text?: string }[])
         .map((c) => c.text ?? "").join("\n");
       console.log(`  <- ${result.isError ? "error" : "result"}:\n${indent(text)}`);

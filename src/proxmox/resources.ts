@@ -1,7 +1,7 @@
 /**
- * Tolerant parsers for what the Proxmox API returns. Real clusters differ from the schema in
- * places (numbers as strings, `template` as `""`, extra fields), so numbers are coerced and
- * unknown fields are ignored.
+ * Tolerant parsers for what the Proxmox API returns, and an indexed snapshot of
+ * `/cluster/resources`. Real clusters differ from the schema in places (numbers as strings,
+ * `template` as `""`, extra fields), so numbers are coerced and unknown fields are ignored.
  *
  * @module
  */
@@ -19,43 +19,106 @@ export const flag = z.preprocess(
   z.boolean(),
 );
 
-/** An entry of `GET /cluster/resources`. */
-export const ClusterResource = z.object({
-  id: z.string(),
-  type: z.string(),
-  node: z.string().optional(),
-  vmid: num.optional(),
-  name: z.string().optional(),
-  status: z.string().optional(),
-  cpu: num.optional(),
-  maxcpu: num.optional(),
-  mem: num.optional(),
-  maxmem: num.optional(),
-  disk: num.optional(),
-  maxdisk: num.optional(),
-  uptime: num.optional(),
-  template: flag.optional(),
-  tags: z.string().optional(),
-  pool: z.string().optional(),
-  storage: z.string().optional(),
-  content: z.string().optional(),
-  plugintype: z.string().optional(),
-  shared: flag.optional(),
-  hastate: z.string().optional(),
-  lock: z.string().optional(),
-  level: z.string().optional(),
-});
-
 /** A parsed `/cluster/resources` entry. */
-export type ClusterResource = z.infer<typeof ClusterResource>;
+export interface ClusterResource {
+  id: string;
+  type: string;
+  node?: string;
+  vmid?: number;
+  name?: string;
+  status?: string;
+  cpu?: number;
+  maxcpu?: number;
+  mem?: number;
+  maxmem?: number;
+  disk?: number;
+  maxdisk?: number;
+  uptime?: number;
+  template?: boolean;
+  tags?: string;
+  pool?: string;
+  storage?: string;
+  content?: string;
+  plugintype?: string;
+  shared?: boolean;
+  hastate?: string;
+  lock?: string;
+  level?: string;
+}
+
+const STRING_FIELDS = [
+  "node",
+  "name",
+  "status",
+  "tags",
+  "pool",
+  "storage",
+  "content",
+  "plugintype",
+  "hastate",
+  "lock",
+  "level",
+] as const;
+const NUMBER_FIELDS = [
+  "vmid",
+  "cpu",
+  "maxcpu",
+  "mem",
+  "maxmem",
+  "disk",
+  "maxdisk",
+  "uptime",
+] as const;
+
+function toNumber(v: unknown): number | undefined {
+  if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
+  if (typeof v === "string" && v.trim() !== "") {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function toFlag(v: unknown): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  return v === true || v === 1 || v === "1" || v === "true";
+}
+
+/**
+ * Parses one `/cluster/resources` entry: undefined unless it is an object with string `id` and
+ * `type`; numbers are coerced, flags become booleans, malformed fields are left out. Written
+ * without zod because it runs once per entry on lists of tens of thousands.
+ */
+export function parseResource(entry: unknown): ClusterResource | undefined {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return undefined;
+  const e = entry as Record<string, unknown>;
+  if (typeof e.id !== "string" || typeof e.type !== "string") return undefined;
+  const out: ClusterResource = { id: e.id, type: e.type };
+  for (const k of STRING_FIELDS) {
+    const v = e[k];
+    if (typeof v === "string") out[k] = v;
+  }
+  for (const k of NUMBER_FIELDS) {
+    const v = e[k];
+    if (v !== undefined) {
+      const n = toNumber(v);
+      if (n !== undefined) out[k] = n;
+    }
+  }
+  const template = toFlag(e.template);
+  if (template !== undefined) out.template = template;
+  const shared = toFlag(e.shared);
+  if (shared !== undefined) out.shared = shared;
+  return out;
+}
 
 /** Parses a `/cluster/resources` answer, dropping entries that are not objects with id and type. */
 export function parseResources(data: unknown): ClusterResource[] {
   if (!Array.isArray(data)) return [];
   const out: ClusterResource[] = [];
   for (const entry of data) {
-    const r = ClusterResource.safeParse(entry);
-    if (r.success) out.push(r.data);
+    const r = parseResource(entry);
+    if (r) out.push(r);
   }
   return out;
 }
@@ -81,4 +144,116 @@ export type NodeEntry = z.infer<typeof NodeEntry>;
 /** Splits a Proxmox tag list (`prod;web`, also `,` or space separated). */
 export function splitTags(tags: string | undefined): string[] {
   return tags ? tags.split(/[;,\s]+/).filter(Boolean) : [];
+}
+
+/** True for guest entries (QEMU VMs and LXC containers). */
+export function isGuest(r: ClusterResource): boolean {
+  return r.type === "qemu" || r.type === "lxc";
+}
+
+/** Index keys a snapshot answers without scanning: one per attribute value. */
+export type IndexKey =
+  | `type:${string}`
+  | `node:${string}`
+  | `status:${string}`
+  | `tag:${string}`
+  | `pool:${string}`;
+
+const EMPTY: readonly ClusterResource[] = Object.freeze([]);
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
+/**
+ * One reading of `/cluster/resources`, indexed: by VMID, and by type, node, status, tag
+ * (lower-case) and pool, each index list in snapshot order (VMID, then id). Immutable once
+ * built; building is O(entries), every lookup after that is O(answer).
+ */
+export class ResourceSnapshot {
+  /** When the reading was requested, in clock milliseconds. */
+  readonly at: number;
+  /** Every entry, ordered by VMID (entries without one last), then id. */
+  readonly all: readonly ClusterResource[];
+  #byVmid = new Map<number, ClusterResource>();
+  #index = new Map<string, ClusterResource[]>();
+  #tags = new Map<ClusterResource, readonly string[]>();
+  #memo = new Map<string, unknown>();
+
+  constructor(entries: readonly ClusterResource[], at: number) {
+    this.at = at;
+    this.all = [...entries].sort(snapshotOrder);
+    for (const r of this.all) {
+      this.#add(`type:${r.type}`, r);
+      if (isGuest(r)) {
+        this.#add("type:vm", r);
+        if (r.vmid !== undefined) this.#byVmid.set(r.vmid, r);
+      }
+      if (r.node !== undefined) this.#add(`node:${r.node}`, r);
+      if (r.status !== undefined) this.#add(`status:${r.status}`, r);
+      if (r.pool !== undefined) this.#add(`pool:${r.pool}`, r);
+      if (r.type === "pool") this.#add(`pool:${r.id.replace(/^\/pool\//, "")}`, r);
+      if (r.tags) {
+        const tags = splitTags(r.tags);
+        this.#tags.set(r, tags);
+        for (const t of new Set(tags.map((t) => t.toLowerCase()))) this.#add(`tag:${t}`, r);
+      }
+    }
+  }
+
+  #add(key: string, r: ClusterResource): void {
+    const list = this.#index.get(key);
+    if (list) list.push(r);
+    else this.#index.set(key, [r]);
+  }
+
+  /** The guest (QEMU or LXC) with `vmid`, if the snapshot has it. */
+  guest(vmid: number): ClusterResource | undefined {
+    return this.#byVmid.get(vmid);
+  }
+
+  /** Entries with the attribute value `key` (tags lower-case), in snapshot order. */
+  lookup(key: IndexKey): readonly ClusterResource[] {
+    return this.#index.get(key) ?? EMPTY;
+  }
+
+  /** The tags of `r`, split once when the snapshot was built. */
+  tags(r: ClusterResource): readonly string[] {
+    return this.#tags.get(r) ?? NO_TAGS;
+  }
+
+  /**
+   * The value memoised under `key`, built by `build` on first use. Holds at most
+   * {@link ResourceSnapshot.MEMO_LIMIT} values (the oldest is dropped); values must not be
+   * mutated by callers.
+   */
+  memo<T>(key: string, build: () => T): T {
+    if (this.#memo.has(key)) return this.#memo.get(key) as T;
+    const value = build();
+    if (this.#memo.size >= ResourceSnapshot.MEMO_LIMIT) {
+      this.#memo.delete(this.#memo.keys().next().value!);
+    }
+    this.#memo.set(key, value);
+    return value;
+  }
+
+  /** Most values {@link ResourceSnapshot.memo} keeps per snapshot. */
+  static readonly MEMO_LIMIT = 32;
+
+  /** Number of guests. */
+  get guestCount(): number {
+    return this.#byVmid.size;
+  }
+
+  /** The `count` guest VMIDs closest to `vmid` (for "did you mean" messages; scans). */
+  nearby(vmid: number, count: number): number[] {
+    return [...this.#byVmid.keys()]
+      .sort((a, b) => Math.abs(a - vmid) - Math.abs(b - vmid) || a - b)
+      .slice(0, count)
+      .sort((a, b) => a - b);
+  }
+}
+
+function snapshotOrder(a: ClusterResource, b: ClusterResource): number {
+  const x = a.vmid ?? Number.POSITIVE_INFINITY;
+  const y = b.vmid ?? Number.POSITIVE_INFINITY;
+  if (x !== y) return x < y ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

@@ -19,6 +19,7 @@ export function modeStage(readOnly: boolean): Stage {
       throw new PolicyRefusal(
         `Refused ${call.tool.name}: this server is read-only, and ${call.tool.name} changes the cluster. ` +
           `Set "read_only": false in the config (or PROXMOX_READ_ONLY=false) to allow changes`,
+        "mode",
       );
     }
     return next();

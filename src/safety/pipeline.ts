@@ -1,17 +1,63 @@
 /**
  * The policy pipeline every tool call passes through, configured once. Each stage may refuse
- * the call, answer it itself, or pass it on; the tool's handler runs last.
+ * the call, answer it itself, or pass it on; the tool's handler (or, for a mutating tool, the
+ * executor of its plan) runs last.
  *
  * @module
  */
 import type { ToolContext } from "../tools/context.ts";
 import type { Tool, ToolOutput } from "../tools/tool.ts";
+import type { Change } from "./change.ts";
 
-/** One tool call on its way through the pipeline. */
-export interface ToolCall {
+/** Safety checkpoints a mutating call must have passed before anything is sent. */
+export type Checkpoint = "audit" | "plan" | "scope" | "dry-run" | "rate-limit" | "confirmation";
+
+/** Every checkpoint, in pipeline order. */
+export const CHECKPOINTS: readonly Checkpoint[] = [
+  "audit",
+  "plan",
+  "scope",
+  "dry-run",
+  "rate-limit",
+  "confirmation",
+];
+
+/** What the audit record of a call says; stages fill it in as the call goes. */
+export interface CallRecord {
+  /** How the call was let through, when it was. */
+  decision?: "allowed" | "confirmed";
+  /** Who confirmed: the human (elicitation) or a repeated call with a token. */
+  confirmedBy?: "elicitation" | "token";
+  /** UPIDs of the tasks the call started. */
+  upids: string[];
+  /** True once the first write request was sent. */
+  sent?: boolean;
+}
+
+/** What a caller hands to {@link Pipeline.run}. */
+export interface CallInput {
   tool: Tool;
   args: Record<string, unknown>;
   ctx: ToolContext;
+}
+
+/** One tool call on its way through the pipeline. */
+export interface ToolCall extends CallInput {
+  /** The plan of a mutating call, set by the plan stage. */
+  change?: Change;
+  /**
+   * Gates run in order, synchronously, right before the first write request is sent (after
+   * every stage agreed); any may throw to stop the call. Used to take rate-limit slots and spend
+   * confirmation tokens with no other call in between.
+   */
+  beforeSend: (() => void)[];
+  /** Run in order after every `beforeSend` gate passed, before the first request (audit). */
+  onSend: (() => Promise<void>)[];
+  /** Why this call needs a confirmation besides being destructive (e.g. protected tags). */
+  confirmReasons: string[];
+  /** Checkpoints passed; the executor refuses to send unless all of them were. */
+  passed: Set<Checkpoint>;
+  record: CallRecord;
 }
 
 /** A pipeline stage: refuse by throwing `PolicyRefusal`, or call `next()` to go on. */
@@ -21,10 +67,16 @@ export type Stage = (call: ToolCall, next: () => Promise<ToolOutput<unknown>>) =
 
 /** A call refused by policy; the message says why and what would be allowed. */
 export class PolicyRefusal extends Error {
-  /** @param message Why the call was refused and what to do instead. */
-  constructor(message: string) {
+  /** The stage that refused (mode, scope, confirmation, rate-limit, audit, ...). */
+  readonly stage: string;
+  /**
+   * @param message Why the call was refused and what to do instead.
+   * @param stage The stage that refused.
+   */
+  constructor(message: string, stage = "policy") {
     super(message);
     this.name = "PolicyRefusal";
+    this.stage = stage;
   }
 }
 
@@ -47,12 +99,26 @@ export class Pipeline {
     return this.#visible(tool);
   }
 
-  /** Runs `call` through every stage and the handler. */
-  run(call: ToolCall): Promise<ToolOutput<unknown>> {
-    const step = (i: number): Promise<ToolOutput<unknown>> =>
-      i < this.#stages.length
-        ? this.#stages[i](call, () => step(i + 1))
-        : call.tool.handler(call.args, call.ctx);
+  /** Runs `input` through every stage and the handler (or the plan's executor). */
+  run(input: CallInput): Promise<ToolOutput<unknown>> {
+    const call: ToolCall = {
+      ...input,
+      beforeSend: [],
+      onSend: [],
+      confirmReasons: [],
+      passed: new Set(),
+      record: { upids: [] },
+    };
+    const step = (i: number): Promise<ToolOutput<unknown>> => {
+      if (i < this.#stages.length) return this.#stages[i](call, () => step(i + 1));
+      if (call.tool.execute) return call.tool.execute(call);
+      return call.tool.handler(call.args, call.ctx);
+    };
     return step(0);
   }
+}
+
+/** True for tools that change the cluster. */
+export function isMutating(tool: Tool): boolean {
+  return !tool.annotations.readOnlyHint;
 }

@@ -7,10 +7,12 @@
 import { loadConfig } from "../config/mod.ts";
 import { toClientOptions } from "../config/mod.ts";
 import { ProxmoxClient } from "../proxmox/client.ts";
+import { chooseTls, type TlsMode } from "../proxmox/tls_mode.ts";
 import { allowedInReadOnly, modeStage } from "../safety/mode.ts";
 import { Pipeline } from "../safety/pipeline.ts";
 import { catalogue } from "../tools/catalogue.ts";
 import { Inventory } from "../tools/inventory.ts";
+import type { ProxmoxApi } from "../tools/context.ts";
 import type { Tool } from "../tools/tool.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
@@ -19,12 +21,14 @@ import type { McpServer } from "./sdk.ts";
 
 /** Where the server's Proxmox API calls go. */
 export interface Backend extends AsyncDisposable {
-  client: ProxmoxClient;
+  client: ProxmoxApi;
   /** Human description for startup lines, e.g. `simulator at https://127.0.0.1:40123`. */
   description: string;
   defaultNode?: string;
   /** Whether mutating tools are refused. */
   readOnly: boolean;
+  /** How the Proxmox node certificate is checked (`insecure` for `verify_ssl: false`). */
+  tls?: TlsMode;
 }
 
 /** How to open a backend. */
@@ -60,6 +64,7 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
     return {
       client,
       description: `embedded simulator at ${sim.url}`,
+      tls: "ca",
       readOnly: opts.readOnly ?? false,
       async [Symbol.asyncDispose]() {
         client.close();
@@ -69,12 +74,18 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
   }
   const loaded = await loadConfig({ path: opts.configPath });
   for (const w of loaded.warnings) opts.logger.log("warning", w);
+  const tls = chooseTls(loaded.config);
   const client = new ProxmoxClient(
-    await toClientOptions(loaded.config, { logger: opts.logger, clock: opts.clock }),
+    await toClientOptions(loaded.config, {
+      logger: opts.logger,
+      clock: opts.clock,
+      ...(tls.transport ? { transport: tls.transport } : {}),
+    }),
   );
   return {
     client,
-    description: `${loaded.config.host}:${loaded.config.port} (${loaded.source})`,
+    tls: tls.mode,
+    description: `${loaded.config.host}:${loaded.config.port} (${loaded.source}; ${tls.description})`,
     defaultNode: loaded.config.node,
     readOnly: opts.readOnly || loaded.config.read_only,
     // deno-lint-ignore require-await

@@ -5,12 +5,12 @@
  */
 import { z } from "zod";
 import { ProxmoxApiError } from "../proxmox/errors.ts";
-import { flag, num, splitTags } from "../proxmox/resources.ts";
+import { type ClusterResource, flag, num, splitTags } from "../proxmox/resources.ts";
 import { args, cursor, fieldList, limit, nodeName, oneOf, vmid } from "./args.ts";
-import { bytes, percent, table } from "./format.ts";
+import { bytes, percent, roundFraction, table } from "./format.ts";
 import { pageFooter, pageOf } from "./guests.ts";
 import { paginate, pick, queryKey } from "./paginate.ts";
-import { queryResources, SORT_KEYS, sortResources } from "./resource_query.ts";
+import { queryResources, SORT_KEYS } from "./resource_query.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 
 const StatusEntry = z.object({
@@ -163,19 +163,17 @@ const clusterResources = defineTool({
     order: oneOf(["asc", "desc"], "order").default("asc"),
     limit: limit(),
     cursor: cursor(),
-    fields: fieldList(RESOURCE_FIELDS),
+    fields: fieldList(RESOURCE_FIELDS).describe(
+      `Fields to return; default ${DEFAULT_RESOURCE_FIELDS}`,
+    ),
   }),
   output: pageOf(Resource),
   async handler(a, ctx) {
-    const found = (await queryResources(ctx, a)).map((r) => ({
-      ...r,
-      tags: r.tags === undefined ? undefined : splitTags(r.tags),
-      template: r.template || undefined,
-    }));
-    sortResources(found, a.sort, a.order);
+    const found = await queryResources(ctx, a, { key: a.sort, order: a.order });
     const page = paginate(found, { limit: a.limit, cursor: a.cursor, query: queryKey(a) });
-    const items = pick(page.items, a.fields, DEFAULT_RESOURCE_FIELDS);
-    const cols = (a.fields ?? DEFAULT_RESOURCE_FIELDS).map((f) =>
+    const fields = a.fields ?? DEFAULT_RESOURCE_FIELDS;
+    const items = pick(page.items.map(toResource), fields, fields);
+    const cols = fields.map((f) =>
       [f, (r: Record<string, unknown>) => renderUsage(f, r[f])] as [
         string,
         (r: Record<string, unknown>) => unknown,
@@ -187,6 +185,16 @@ const clusterResources = defineTool({
     };
   },
 });
+
+function toResource(r: ClusterResource): z.infer<typeof Resource> {
+  const { level: _level, tags, template, cpu, ...rest } = r;
+  return {
+    ...rest,
+    cpu: cpu === undefined ? undefined : roundFraction(cpu),
+    tags: tags ? splitTags(tags) : undefined,
+    template: template || undefined,
+  };
+}
 
 /** Renders usage fields in human units, others as they are. */
 export function renderUsage(field: string, v: unknown): unknown {

@@ -3,6 +3,9 @@
  *
  * @module
  */
+import type { ElicitAnswer, ElicitRequest } from "../safety/confirm.ts";
+import type { Scope } from "../safety/scope.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import type { Inventory } from "./inventory.ts";
 
@@ -31,6 +34,25 @@ export interface ToolContext {
   /** Aborts when the client cancels the request. */
   signal: AbortSignal;
   logger: Logger;
+  /** Sends a progress notification; set only when the client asked for progress. */
+  progress?: (p: { progress: number; total?: number; message?: string }) => Promise<void>;
+  /** Asks the human a question (MCP elicitation); set only when the client supports it. */
+  elicit?: (request: ElicitRequest) => Promise<ElicitAnswer>;
+  /** The scope mutating tools resolve targets and pick VMIDs within. */
+  scope?: Scope;
+  /** How long-running tasks are waited for. */
+  tasks?: TaskWaitSettings;
+}
+
+/** Settings of the task waiter. */
+export interface TaskWaitSettings {
+  /** Longest wait for a task before answering "still running". */
+  timeoutMs: number;
+  /** Time between status polls. */
+  pollMs: number;
+  clock: Clock;
+  /** Waits `ms` unless `signal` aborts first (then rejects). */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 /** A problem with the caller's arguments; its message says what is allowed. */

@@ -25,6 +25,11 @@ export function percent(fraction: number | undefined): string {
   return `${(fraction * 100).toFixed(1).replace(/\.0$/, "")}%`;
 }
 
+/** A fraction rounded to 4 decimals (`0.021345` → `0.0213`): enough for percentages, fewer tokens. */
+export function roundFraction(v: number): number {
+  return Math.round(v * 10_000) / 10_000;
+}
+
 /** Seconds as a short duration: `93784` → `1d2h`. */
 export function duration(seconds: number | undefined): string {
   if (!seconds || seconds < 0) return "-";

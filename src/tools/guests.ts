@@ -4,11 +4,12 @@
  * @module
  */
 import { z } from "zod";
-import { flag, num, splitTags } from "../proxmox/resources.ts";
+import { guestPath } from "../proxmox/guests.ts";
+import { type ClusterResource, flag, num, splitTags } from "../proxmox/resources.ts";
 import { args, cursor, fieldList, limit, nodeName, oneOf, optionalNode, vmid } from "./args.ts";
-import { bytes, duration, pairs, percent, table } from "./format.ts";
+import { bytes, duration, pairs, percent, roundFraction, table } from "./format.ts";
 import { paginate, pick, queryKey } from "./paginate.ts";
-import { queryResources, SORT_KEYS, sortResources } from "./resource_query.ts";
+import { queryResources, SORT_KEYS } from "./resource_query.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 
 const GUEST_FIELDS = [
@@ -101,22 +102,26 @@ const guestList = defineTool({
     order: oneOf(["asc", "desc"], "order").default("asc"),
     limit: limit(),
     cursor: cursor(),
-    fields: fieldList(GUEST_FIELDS),
+    fields: fieldList(GUEST_FIELDS).describe(`Fields to return; default ${DEFAULT_GUEST_FIELDS}`),
   }),
   output: pageOf(GuestSummary),
   async handler(a, ctx) {
-    const found = await queryResources(ctx, { ...a, type: a.type ?? "vm" });
-    const guests = sortResources(found.map(toSummary), a.sort, a.order);
-    const page = paginate(guests, { limit: a.limit, cursor: a.cursor, query: queryKey(a) });
-    const items = pick(page.items, a.fields, DEFAULT_GUEST_FIELDS);
-    const text = table(items, [
-      ...(a.fields ?? DEFAULT_GUEST_FIELDS).map((f) =>
+    const found = await queryResources(ctx, { ...a, type: a.type ?? "vm" }, {
+      key: a.sort,
+      order: a.order,
+    });
+    const page = paginate(found, { limit: a.limit, cursor: a.cursor, query: queryKey(a) });
+    const fields = a.fields ?? DEFAULT_GUEST_FIELDS;
+    const items = pick(page.items.map(toSummary), fields, fields);
+    const text = table(
+      items,
+      fields.map((f) =>
         [f, (g: Partial<GuestSummary>) => renderGuestField(f, g)] as [
           string,
           (g: Partial<GuestSummary>) => unknown,
         ]
       ),
-    ]);
+    );
     return { structured: { ...page, items }, text: `${text}\n${pageFooter(page)}` };
   },
 });
@@ -139,21 +144,21 @@ function renderGuestField(field: string, g: Partial<GuestSummary>): unknown {
   }
 }
 
-function toSummary(r: import("../proxmox/resources.ts").ClusterResource): GuestSummary {
+function toSummary(r: ClusterResource): GuestSummary {
   return {
     vmid: r.vmid,
     name: r.name,
     type: r.type === "lxc" ? "lxc" : "qemu",
     node: r.node,
     status: r.status,
-    cpu: r.cpu,
+    cpu: r.cpu === undefined ? undefined : roundFraction(r.cpu),
     maxcpu: r.maxcpu,
     mem: r.mem,
     maxmem: r.maxmem,
     disk: r.disk,
     maxdisk: r.maxdisk,
     uptime: r.uptime,
-    tags: r.tags === undefined ? undefined : splitTags(r.tags),
+    tags: r.tags ? splitTags(r.tags) : undefined,
     pool: r.pool,
     template: r.template ? true : undefined,
     lock: r.lock,
@@ -221,21 +226,19 @@ const guestStatus = defineTool({
     ha_state: z.string().optional(),
   }),
   async handler(a, ctx) {
-    const g = await ctx.inventory.guest(a.vmid, a.node, ctx.signal);
-    const raw = await ctx.api.get(
-      `/nodes/${g.node}/${g.type}/${g.vmid}/status/current`,
-      undefined,
-      {
-        signal: ctx.signal,
-      },
-    );
+    const [g, raw] = await ctx.inventory.withGuest(a.vmid, a.node, ctx.signal, async (g) =>
+      [
+        g,
+        await ctx.api.get(guestPath(g, "/status/current"), undefined, { signal: ctx.signal }),
+      ] as const);
     const { ha, tags, template, agent: _agent, pid: _pid, ...s } = GuestStatusAnswer.parse(raw);
     const out = {
       vmid: g.vmid,
       type: g.type,
       node: g.node,
       ...s,
-      tags: tags === undefined ? undefined : splitTags(tags),
+      cpu: s.cpu === undefined ? undefined : roundFraction(s.cpu),
+      tags: tags ? splitTags(tags) : undefined,
       template: template || undefined,
       ha_state: ha?.managed ? ha.state : undefined,
     };
@@ -258,11 +261,14 @@ const guestStatus = defineTool({
   },
 });
 
+/** Config values longer than this are cut short unless asked for by `keys`. */
+const CONFIG_VALUE_MAX = 200;
+
 const guestConfig = defineTool({
   name: "guest_config",
   title: "Guest configuration",
   description:
-    "Configuration of one VM or container (disks, network, CPU, memory, options). pending=true shows changes waiting for a restart.",
+    `Configuration of one VM or container (disks, network, CPU, memory, options). Values over ${CONFIG_VALUE_MAX} chars are cut short unless named in keys. pending=true adds changes waiting for a restart.`,
   toolset: "guests",
   privilege: "VM.Audit on /vms/{vmid}",
   annotations: READ_ONLY,
@@ -272,7 +278,7 @@ const guestConfig = defineTool({
     keys: z.array(
       z.string().regex(/^[a-z][a-z0-9_-]*$/i, { error: "each key must be a config key like net0" }),
     )
-      .optional().describe('Return only these keys, e.g. ["net0","memory"]'),
+      .optional().describe('Return only these keys, in full, e.g. ["net0","description"]'),
     pending: z.boolean().default(false),
   }),
   output: z.object({
@@ -281,6 +287,7 @@ const guestConfig = defineTool({
     node: z.string(),
     digest: z.string().optional(),
     config: z.record(z.string(), z.union([z.string(), z.number()])),
+    truncated: z.array(z.string()).optional().describe("keys cut short; pass them in keys"),
     pending: z.array(z.object({
       key: z.string(),
       value: z.union([z.string(), z.number()]).optional(),
@@ -289,16 +296,25 @@ const guestConfig = defineTool({
     })).optional(),
   }),
   async handler(a, ctx) {
-    const g = await ctx.inventory.guest(a.vmid, a.node, ctx.signal);
-    const base = `/nodes/${g.node}/${g.type}/${g.vmid}`;
-    const raw = z.record(z.string(), z.unknown()).parse(
-      await ctx.api.get(`${base}/config`, undefined, { signal: ctx.signal }),
-    );
+    const [g, answer] = await ctx.inventory.withGuest(a.vmid, a.node, ctx.signal, async (g) =>
+      [
+        g,
+        await ctx.api.get(guestPath(g, "/config"), undefined, { signal: ctx.signal }),
+      ] as const);
+    const raw = z.record(z.string(), z.unknown()).parse(answer);
     const { digest, ...rest } = raw;
     const config: Record<string, string | number> = {};
+    const truncated: string[] = [];
     for (const [k, v] of Object.entries(rest)) {
       if (a.keys && !a.keys.includes(k)) continue;
-      if (typeof v === "string" || typeof v === "number") config[k] = v;
+      if (typeof v === "string") {
+        if (!a.keys && v.length > CONFIG_VALUE_MAX) {
+          config[k] = `${v.slice(0, CONFIG_VALUE_MAX)}… (${v.length} chars)`;
+          truncated.push(k);
+        } else {
+          config[k] = v;
+        }
+      } else if (typeof v === "number") config[k] = v;
       else if (typeof v === "boolean") config[k] = v ? 1 : 0;
     }
     let pending: {
@@ -315,7 +331,7 @@ const guestConfig = defineTool({
           pending: z.union([z.string(), z.number()]).optional(),
           delete: num.optional(),
         }).loose(),
-      ).parse(await ctx.api.get(`${base}/pending`, undefined, { signal: ctx.signal }));
+      ).parse(await ctx.api.get(guestPath(g, "/pending"), undefined, { signal: ctx.signal }));
       pending = entries
         .filter((e) => e.pending !== undefined || e.delete)
         .map(({ key, value, pending, delete: del }) => ({ key, value, pending, delete: del }));
@@ -329,6 +345,9 @@ const guestConfig = defineTool({
         ...pending.map((p) => `  ${p.key}: ${p.delete ? "(delete)" : p.pending}`),
       );
     }
+    if (truncated.length) {
+      lines.push(`cut short: ${truncated.join(", ")}; pass keys=${JSON.stringify(truncated)}`);
+    }
     return {
       structured: {
         vmid: g.vmid,
@@ -336,6 +355,7 @@ const guestConfig = defineTool({
         node: g.node,
         digest: typeof digest === "string" ? digest : undefined,
         config,
+        truncated: truncated.length ? truncated : undefined,
         pending,
       },
       text: `${g.type} ${g.vmid} on ${g.node}\n${lines.join("\n")}`,

@@ -16,30 +16,34 @@ export interface Page<T> {
   next_cursor?: string;
 }
 
-/** Encodes an offset and a fingerprint of the query as an opaque cursor. */
+/** FNV-1a hash of `text`, base 36: a short fingerprint of a query. */
+function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(36);
+}
+
+/** A cursor: the offset and the fingerprint of the query, e.g. `50.1x9kq2`. Short on purpose. */
 function encodeCursor(offset: number, query: string): string {
-  return btoa(JSON.stringify({ o: offset, q: query })).replace(/=+$/, "");
+  return `${offset}.${fingerprint(query)}`;
 }
 
 function decodeCursor(cursor: string, query: string): number {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(atob(cursor));
-  } catch {
+  const m = /^(\d{1,9})\.([0-9a-z]{1,7})$/.exec(cursor);
+  if (!m) {
     throw new ToolInputError(
       "Invalid cursor: pass next_cursor from the previous page unchanged, or omit it for page one",
     );
   }
-  const { o, q } = parsed as { o?: unknown; q?: unknown };
-  if (typeof o !== "number" || !Number.isInteger(o) || o < 0) {
-    throw new ToolInputError("Invalid cursor: pass next_cursor from the previous page unchanged");
-  }
-  if (q !== query) {
+  if (m[2] !== fingerprint(query)) {
     throw new ToolInputError(
       "Invalid cursor: it belongs to a query with other filters; repeat the same filters or start without a cursor",
     );
   }
-  return o;
+  return Number(m[1]);
 }
 
 /**
@@ -78,8 +82,11 @@ export function pick<T extends object>(
   });
 }
 
-/** A stable fingerprint of the filter arguments of a list call. */
+/**
+ * A stable fingerprint of the filter and sort arguments of a list call (not the page size,
+ * cursor or field selection, which may change from page to page).
+ */
 export function queryKey(filters: Record<string, unknown>): string {
-  const { cursor: _c, limit: _l, ...rest } = filters;
+  const { cursor: _c, limit: _l, fields: _f, ...rest } = filters;
   return JSON.stringify(Object.keys(rest).sort().map((k) => [k, rest[k]]));
 }

@@ -1,9 +1,16 @@
 /**
- * Filtering and sorting of `/cluster/resources`, shared by the cluster and guest tools.
+ * Filtering and sorting of `/cluster/resources`, shared by the cluster and guest tools. Queries
+ * run on the inventory's indexed snapshot: candidates come from the narrowest index, so a
+ * filtered query costs O(matches), and a repeated query (paging on) costs O(page).
  *
  * @module
  */
-import { type ClusterResource, parseResources, splitTags } from "../proxmox/resources.ts";
+import {
+  type ClusterResource,
+  type IndexKey,
+  isGuest,
+  type ResourceSnapshot,
+} from "../proxmox/resources.ts";
 import type { ToolContext } from "./context.ts";
 
 /** Filters a caller can combine; all given ones must match. */
@@ -31,29 +38,79 @@ export const SORT_KEYS = [
   "uptime",
 ] as const;
 
-/** Reads `/cluster/resources` with the narrowest API-side type filter, then applies `filter`. */
+/** How to order a query's result. */
+export interface ResourceSort {
+  key: string;
+  order: "asc" | "desc";
+}
+
+/**
+ * The resources matching `filter`, ordered by `sort`, from the inventory's snapshot (read from
+ * the cluster when absent or stale). A given node is checked against the node list first.
+ */
 export async function queryResources(
   ctx: ToolContext,
   filter: ResourceFilter,
-): Promise<ClusterResource[]> {
-  const apiType = filter.type === "qemu" || filter.type === "lxc" ? "vm" : filter.type;
-  const params = apiType && apiType !== "pool" ? { type: apiType } : undefined;
+  sort: ResourceSort = { key: "vmid", order: "asc" },
+): Promise<readonly ClusterResource[]> {
   if (filter.node) await ctx.inventory.requireNode(filter.node, ctx.signal);
-  const data = await ctx.api.get("/cluster/resources", params, { signal: ctx.signal });
-  return parseResources(data).filter((r) => matches(r, filter));
+  const snapshot = await ctx.inventory.resources(ctx.signal);
+  return selectResources(snapshot, filter, sort);
 }
 
-function matches(r: ClusterResource, f: ResourceFilter): boolean {
+/** Filters and sorts `snapshot`; the result is memoised on the snapshot per filter and sort. */
+export function selectResources(
+  snapshot: ResourceSnapshot,
+  filter: ResourceFilter,
+  sort: ResourceSort = { key: "vmid", order: "asc" },
+): readonly ClusterResource[] {
+  const key = JSON.stringify([
+    filter.type,
+    filter.node,
+    filter.status,
+    filter.tag?.toLowerCase(),
+    filter.pool,
+    filter.name?.toLowerCase(),
+    filter.template,
+    sort.key,
+    sort.order,
+  ]);
+  return snapshot.memo(key, () => {
+    const found = narrowest(snapshot, filter).filter((r) => matches(snapshot, r, filter));
+    // Snapshot order is VMID then id: ascending VMID needs no sort.
+    if (sort.key === "vmid" && sort.order === "asc") return found;
+    return sortResources(found, sort.key, sort.order);
+  });
+}
+
+/** The shortest index list that every match must be in. */
+function narrowest(s: ResourceSnapshot, f: ResourceFilter): readonly ClusterResource[] {
+  const keys: IndexKey[] = [];
+  if (f.type) keys.push(`type:${f.type}`);
+  if (f.node) keys.push(`node:${f.node}`);
+  if (f.status) keys.push(`status:${f.status}`);
+  if (f.tag) keys.push(`tag:${f.tag.toLowerCase()}`);
+  if (f.pool) keys.push(`pool:${f.pool}`);
+  let best = s.all;
+  for (const k of keys) {
+    const list = s.lookup(k);
+    if (list.length < best.length) best = list;
+  }
+  return best;
+}
+
+function matches(s: ResourceSnapshot, r: ClusterResource, f: ResourceFilter): boolean {
   if (f.type) {
-    if (f.type === "vm" ? r.type !== "qemu" && r.type !== "lxc" : r.type !== f.type) return false;
+    if (f.type === "vm" ? !isGuest(r) : r.type !== f.type) return false;
   }
   if (f.node && r.node !== f.node) return false;
   if (f.status && r.status !== f.status) return false;
   if (f.pool && r.pool !== f.pool && !(r.type === "pool" && r.id === `/pool/${f.pool}`)) {
     return false;
   }
-  if (f.tag && !splitTags(r.tags).some((t) => t.toLowerCase() === f.tag!.toLowerCase())) {
-    return false;
+  if (f.tag) {
+    const want = f.tag.toLowerCase();
+    if (!s.tags(r).some((t) => t.toLowerCase() === want)) return false;
   }
   if (f.template !== undefined && Boolean(r.template) !== f.template) return false;
   if (f.name) {
@@ -63,18 +120,23 @@ function matches(r: ClusterResource, f: ResourceFilter): boolean {
   return true;
 }
 
-/** Sorts in place by `key`; absent values sort last. */
-export function sortResources<T extends Record<string, unknown>>(
+const collator = new Intl.Collator("en", { numeric: true });
+
+/**
+ * Sorts in place by `key`; absent values sort last, numbers numerically, text in natural order
+ * (`web-2` before `web-10`). The sort is stable, so ties keep their order.
+ */
+export function sortResources<T extends object>(
   items: T[],
   key: string,
   order: "asc" | "desc",
 ): T[] {
   const dir = order === "asc" ? 1 : -1;
   return items.sort((a, b) => {
-    const x = a[key];
-    const y = b[key];
+    const x = (a as Record<string, unknown>)[key];
+    const y = (b as Record<string, unknown>)[key];
     if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
     if (typeof x === "number" && typeof y === "number") return (x - y) * dir;
-    return String(x).localeCompare(String(y)) * dir;
+    return collator.compare(String(x), String(y)) * dir;
   });
 }

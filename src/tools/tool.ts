@@ -4,6 +4,8 @@
  * @module
  */
 import { z } from "zod";
+import type { Change } from "../safety/change.ts";
+import type { ToolCall } from "../safety/pipeline.ts";
 import type { ToolContext } from "./context.ts";
 
 /** Groups of tools that can be enabled or disabled together. */
@@ -66,6 +68,10 @@ export interface Tool {
   annotations: ToolAnnotations;
   privilege: string;
   handler(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolOutput<unknown>>;
+  /** Mutating tools: the preflight checks and the plan; only reads the cluster. */
+  plan?(args: Record<string, unknown>, ctx: ToolContext): Promise<Change>;
+  /** Mutating tools: sends the planned requests once every safety stage agreed. */
+  execute?(call: ToolCall): Promise<ToolOutput<unknown>>;
 }
 
 /** Declares a catalogue row; the handler's argument and result types follow from the schemas. */

@@ -178,7 +178,7 @@ export function checkValue(prop: ParamSchema, raw: unknown, name = ""): Checked 
     const list = Array.isArray(raw) ? raw : [raw];
     const out: unknown[] = [];
     for (const item of list) {
-      const c = prop.items ? checkValue(prop.items, item, name) : { value: item };
+      const c: Checked = prop.items ? checkValue(prop.items, item, name) : { value: item };
       if (c.error !== undefined) return c;
       out.push(c.value);
     }

@@ -1,0 +1,475 @@
+/**
+ * `deno task bench`: measures the server as MCP clients use it — a child process on stdio
+ * (and Streamable HTTP when the server has it) — against the embedded simulator over HTTPS
+ * loopback, with the same requests also sent straight to the API in the same run.
+ *
+ * Prints a table and writes JSON (default `bench/results/latest.json`).
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { startSimulator } from "../src/simulator/mod.ts";
+import { DirectApi, directGuestList, type RawResource } from "./direct.ts";
+import {
+  checkTargets,
+  type LatencyResult,
+  renderScenario,
+  renderTargets,
+  type ScenarioResult,
+  type TransportResult,
+} from "./report.ts";
+import {
+  type HttpAuth,
+  httpAuth,
+  httpSupported,
+  REPO_ROOT,
+  rss,
+  type ServerProcess,
+  spawnHttp,
+  spawnStdio,
+  startFlags,
+} from "./server_proc.ts";
+import type { RpcSession } from "./session.ts";
+import { byteSize, median, round, summarize, tokens } from "./stats.ts";
+
+const HELP = `deno task bench [options]
+
+  --scenario <default|large|all>  Simulated cluster(s) to run against (default all)
+  --transport <stdio|http|all>    Transports to measure (default all that the server has)
+  --calls <n>                     Calls per operation for latency (default 1000)
+  --cold <n>                      Cold starts to take the median of (default 10)
+  --out <file>                    JSON results (default bench/results/latest.json)
+`;
+
+interface Options {
+  scenarios: ("default" | "large")[];
+  transports: ("stdio" | "http")[];
+  calls: number;
+  cold: number;
+  out: string;
+}
+
+function options(argv: string[]): Options | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenario: { type: "string", default: "all" },
+      transport: { type: "string", default: "all" },
+      calls: { type: "string", default: "1000" },
+      cold: { type: "string", default: "10" },
+      out: { type: "string", default: `${REPO_ROOT}bench/results/latest.json` },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return undefined;
+  const pick = <T extends string>(v: string, all: readonly T[], name: string): T[] => {
+    if (v === "all") return [...all];
+    if (!(all as readonly string[]).includes(v)) {
+      throw new Error(`--${name} must be one of ${all.join(", ")}, all; got ${v}`);
+    }
+    return [v as T];
+  };
+  const int = (v: string, name: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+    return n;
+  };
+  return {
+    scenarios: pick(values.scenario, ["default", "large"] as const, "scenario"),
+    transports: pick(values.transport, ["stdio", "http"] as const, "transport"),
+    calls: int(values.calls, "calls"),
+    cold: int(values.cold, "cold"),
+    out: values.out,
+  };
+}
+
+/** One measured operation: a tool call and the same request straight to the API. */
+interface Operation {
+  label: string;
+  tool: string;
+  args(i: number): Record<string, unknown>;
+  direct(i: number): Promise<unknown>;
+}
+
+/** The simulator, a config file for it and the operations to measure. */
+interface Bench {
+  scenario: "default" | "large";
+  simRequests(): number;
+  configPath: string;
+  api: DirectApi;
+  ops: Operation[];
+  filter: { node: string; status: string };
+  guests: RawResource[];
+  nodes: string[];
+}
+
+function log(message: string): void {
+  console.error(`[bench] ${message}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const opts = options(argv);
+  if (!opts) {
+    console.log(HELP);
+    return 0;
+  }
+  const flags = await startFlags();
+  const http = opts.transports.includes("http") && await httpSupported();
+  if (opts.transports.includes("http") && !http) {
+    log("the server has no --http flag yet: measuring stdio only");
+  }
+  const results: ScenarioResult[] = [];
+  for (const scenario of opts.scenarios) {
+    log(`scenario ${scenario}: starting the simulator`);
+    await using sim = await startSimulator({ scenario });
+    const tmp = await Deno.makeTempDir({ prefix: "proxmox-mcp-bench-" });
+    try {
+      const caFile = `${tmp}/ca.pem`;
+      await Deno.writeTextFile(caFile, sim.caCert);
+      const configPath = `${tmp}/config.json`;
+      const url = new URL(sim.url);
+      const { tokenId, tokenSecret } = sim.credentials.admin;
+      await Deno.writeTextFile(
+        configPath,
+        JSON.stringify({
+          host: url.hostname,
+          port: Number(url.port),
+          token_id: tokenId,
+          token_secret: tokenSecret,
+          ca_file: caFile,
+          read_only: false,
+        }),
+        { mode: 0o600 },
+      );
+      using api = new DirectApi(sim.url, sim.caCert, tokenId, tokenSecret);
+      const bench = await prepare(scenario, api, configPath, () => sim.requests);
+      const result: ScenarioResult = {
+        scenario,
+        guests: bench.guests.length,
+        nodes: bench.nodes.length,
+        sizes: { toolsList: { tools: 0, bytes: 0, tokens: 0, largest: [] }, answers: {} },
+        transports: [],
+      };
+      result.transports.push(await measureStdio(bench, flags, opts, result));
+      if (opts.transports.includes("http") && http) {
+        result.transports.push(await measureHttp(bench, flags, opts));
+      }
+      results.push(result);
+      console.log(renderScenario(result));
+      console.log();
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  }
+  const checks = checkTargets(results);
+  console.log(renderTargets(checks));
+  const out = {
+    date: new Date().toISOString(),
+    deno: Deno.version.deno,
+    os: `${Deno.build.os}-${Deno.build.arch}`,
+    cpus: navigator.hardwareConcurrency,
+    method: {
+      tokens: "bytes / 4 of the UTF-8 JSON text (text content: the text itself)",
+      latency: "client-observed round trip; server and direct calls alternate in the same run",
+      rss: "/proc/<pid>/status VmRSS of the server process (MB = 10^6 bytes)",
+    },
+    results,
+    targets: checks,
+  };
+  await Deno.mkdir(dirname(opts.out), { recursive: true });
+  await Deno.writeTextFile(opts.out, JSON.stringify(out, null, 2) + "\n");
+  log(`wrote ${opts.out}`);
+  return 0;
+}
+
+/** Learns the cluster's shape from the API and defines the operations. */
+async function prepare(
+  scenario: "default" | "large",
+  api: DirectApi,
+  configPath: string,
+  simRequests: () => number,
+): Promise<Bench> {
+  const all = await api.get<RawResource[]>("/cluster/resources");
+  const guests = all.filter((r) => r.type === "qemu" || r.type === "lxc")
+    .sort((a, b) => (a.vmid ?? 0) - (b.vmid ?? 0));
+  const nodes = all.filter((r) => r.type === "node").map((r) => r.node!).sort();
+  const running = guests.filter((g) => g.status === "running");
+  // Guests for status calls: spread over the cluster, up to 64 of them.
+  const step = Math.max(1, Math.floor(running.length / 64));
+  const sample = running.filter((_, i) => i % step === 0).slice(0, 64);
+  const filter = { node: nodes[Math.min(1, nodes.length - 1)], status: "running" };
+  const ops: Operation[] = [
+    {
+      label: "guest_status",
+      tool: "guest_status",
+      args: (i) => ({ vmid: sample[i % sample.length].vmid }),
+      direct: (i) => {
+        const g = sample[i % sample.length];
+        return api.get(`/nodes/${g.node}/${g.type}/${g.vmid}/status/current`);
+      },
+    },
+    {
+      label: "guest_list filter",
+      tool: "guest_list",
+      args: () => ({ ...filter }),
+      direct: () => directGuestList(api, filter, 50),
+    },
+    {
+      label: "cluster_resources",
+      tool: "cluster_resources",
+      args: () => ({}),
+      direct: () => api.get("/cluster/resources"),
+    },
+  ];
+  return { scenario, simRequests, configPath, api, ops, filter, guests, nodes };
+}
+
+/** Measures cold starts, sizes, latency, throughput and memory over stdio. */
+async function measureStdio(
+  bench: Bench,
+  flags: string[],
+  opts: Options,
+  result: ScenarioResult,
+): Promise<TransportResult> {
+  log(`${bench.scenario}/stdio: cold starts`);
+  const init: number[] = [];
+  const list: number[] = [];
+  const before = bench.simRequests();
+  for (let run = 0; run <= opts.cold; run++) {
+    const t0 = performance.now();
+    await using server = await spawnStdio(bench.configPath, flags);
+    await checked(server, () => server.session.initialize());
+    const t1 = performance.now();
+    await checked(server, () => server.session.request("tools/list"));
+    const t2 = performance.now();
+    if (run === 0) continue; // the first run warms Deno's caches
+    init.push(t1 - t0);
+    list.push(t2 - t0);
+  }
+  const apiRequestsDuringStartup = bench.simRequests() - before;
+  await using server = await spawnStdio(bench.configPath, flags);
+  const session = server.session;
+  await checked(server, () => session.initialize());
+  const tools = await session.request<{ tools: { name: string }[] }>("tools/list");
+  await new Promise((r) => setTimeout(r, 500));
+  const idle = await rss(server.pid);
+  result.sizes = await measureSizes(bench, session, tools);
+  const out = await measureSession(bench, session, server.pid, opts);
+  return {
+    transport: "stdio",
+    coldStart: {
+      runs: opts.cold,
+      initializeMs: round(median(init), 1),
+      toolsListMs: round(median(list), 1),
+      apiRequestsDuringStartup,
+    },
+    ...out,
+    rss: idle && out.load
+      ? { idleMB: mb(idle.rssMiB), loadMB: mb(out.load.rssMiB), peakMB: mb(out.load.hwmMiB) }
+      : undefined,
+  };
+}
+
+/** Measures cold starts, latency, throughput and memory over Streamable HTTP. */
+async function measureHttp(bench: Bench, flags: string[], opts: Options): Promise<TransportResult> {
+  log(`${bench.scenario}/http: cold starts`);
+  const auth: HttpAuth = await httpAuth();
+  const listening: number[] = [];
+  const init: number[] = [];
+  const list: number[] = [];
+  const before = bench.simRequests();
+  for (let run = 0; run <= opts.cold; run++) {
+    const t0 = performance.now();
+    await using server = await spawnHttp(bench.configPath, flags, auth);
+    await checked(server, () => server.session.initialize());
+    const t1 = performance.now();
+    await checked(server, () => server.session.request("tools/list"));
+    const t2 = performance.now();
+    if (run === 0) continue;
+    listening.push(server.listeningMs);
+    init.push(t1 - t0);
+    list.push(t2 - t0);
+  }
+  const apiRequestsDuringStartup = bench.simRequests() - before;
+  await using server = await spawnHttp(bench.configPath, flags, auth);
+  await checked(server, () => server.session.initialize());
+  await server.session.request("tools/list");
+  await new Promise((r) => setTimeout(r, 500));
+  const idle = await rss(server.pid);
+  const out = await measureSession(bench, server.session, server.pid, opts);
+  return {
+    transport: "http",
+    coldStart: {
+      runs: opts.cold,
+      listeningMs: round(median(listening), 1),
+      initializeMs: round(median(init), 1),
+      toolsListMs: round(median(list), 1),
+      apiRequestsDuringStartup,
+    },
+    ...out,
+    rss: idle && out.load
+      ? { idleMB: mb(idle.rssMiB), loadMB: mb(out.load.rssMiB), peakMB: mb(out.load.hwmMiB) }
+      : undefined,
+  };
+}
+
+/** Runs `fn`; on failure adds the server's stderr to the error. */
+async function checked<T>(server: ServerProcess, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nserver stderr:\n${server.stderr()}`);
+  }
+}
+
+function mb(mib: number): number {
+  return round((mib * 1024 * 1024) / 1e6, 1);
+}
+
+/** Latency (server and direct, alternating), throughput at 1/8/50 and RSS under load. */
+async function measureSession(
+  bench: Bench,
+  session: RpcSession,
+  pid: number,
+  opts: Options,
+): Promise<
+  Pick<TransportResult, "latency" | "throughput"> & {
+    load?: { rssMiB: number; hwmMiB: number };
+  }
+> {
+  const latency: Record<string, LatencyResult> = {};
+  for (const op of bench.ops) {
+    log(`${bench.scenario}: ${op.label} x ${opts.calls}`);
+    for (let i = 0; i < 30; i++) {
+      await session.call(op.tool, op.args(i));
+      await op.direct(i);
+    }
+    const server: number[] = [];
+    const direct: number[] = [];
+    let matched: number | undefined;
+    for (let i = 0; i < opts.calls; i++) {
+      let t = performance.now();
+      const answer = await session.call(op.tool, op.args(i));
+      server.push(performance.now() - t);
+      t = performance.now();
+      await op.direct(i);
+      direct.push(performance.now() - t);
+      if (i === 0) {
+        const total = answer.result.structuredContent?.total;
+        if (typeof total === "number") matched = total;
+      }
+    }
+    const s = summarize(server);
+    const d = summarize(direct);
+    latency[op.label] = {
+      server: s,
+      direct: d,
+      overheadP50Ms: round(s.p50 - d.p50),
+      overheadP99Pct: round(((s.p99 - d.p99) / d.p99) * 100, 1),
+      ...(matched !== undefined ? { matched } : {}),
+    };
+  }
+  const throughput: TransportResult["throughput"] = {};
+  let load: { rssMiB: number; hwmMiB: number } | undefined;
+  for (const concurrency of [1, 8, 50]) {
+    const calls = Math.max(300, Math.min(opts.calls, 1000));
+    log(`${bench.scenario}: throughput at ${concurrency} concurrent, ${calls} calls`);
+    let next = 0;
+    let peak = 0;
+    let sampling = true;
+    const sampler = concurrency === 50
+      ? (async () => {
+        while (sampling) {
+          const m = await rss(pid);
+          if (m) peak = Math.max(peak, m.rssMiB);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })()
+      : Promise.resolve();
+    const started = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < calls) {
+        const i = next++;
+        const op = bench.ops[i % bench.ops.length];
+        await session.call(op.tool, op.args(i));
+      }
+    }));
+    const seconds = (performance.now() - started) / 1000;
+    sampling = false;
+    await sampler;
+    throughput[String(concurrency)] = {
+      calls,
+      seconds: round(seconds, 3),
+      perSecond: round(calls / seconds, 1),
+    };
+    if (concurrency === 50) {
+      const m = await rss(pid);
+      if (m) load = { rssMiB: Math.max(peak, m.rssMiB), hwmMiB: m.hwmMiB };
+    }
+  }
+  return { latency, throughput, load };
+}
+
+/** Sizes of tools/list and of typical answers, text and structuredContent. */
+async function measureSizes(
+  bench: Bench,
+  session: RpcSession,
+  tools: { result: { tools: { name: string }[] }; bytes(): number },
+): Promise<ScenarioResult["sizes"]> {
+  const names = new Set(tools.result.tools.map((t) => t.name));
+  const largest = tools.result.tools
+    .map((t) => [t.name, byteSize(JSON.stringify(t))] as [string, number])
+    .sort((a, b) => b[1] - a[1]).slice(0, 5);
+  const bytes = tools.bytes();
+  const vmid = bench.guests.find((g) => g.status === "running")?.vmid ?? bench.guests[0]?.vmid;
+  const typical: [string, string, Record<string, unknown>][] = [
+    ["guest_list", "guest_list", {}],
+    ["guest_list filter", "guest_list", { ...bench.filter }],
+    ["guest_list fields", "guest_list", { fields: ["vmid", "name", "status"] }],
+    ["guest_status", "guest_status", { vmid }],
+    ["guest_config", "guest_config", { vmid }],
+    ["cluster_resources", "cluster_resources", {}],
+    ["cluster_status", "cluster_status", {}],
+    ["node_list", "node_list", {}],
+    ["node_status", "node_status", { node: bench.nodes[0] }],
+    ["task_list", "task_list", {}],
+  ];
+  const answers: ScenarioResult["sizes"]["answers"] = {};
+  for (const [label, tool, args] of typical) {
+    if (!names.has(tool)) continue;
+    const { result } = await session.call(tool, args);
+    const text = (result.content ?? []).map((c) => c.text ?? "").join("\n");
+    const textBytes = byteSize(text);
+    const structuredBytes = byteSize(JSON.stringify(result.structuredContent ?? {}));
+    const items = result.structuredContent?.items;
+    const n = Array.isArray(items) ? items.length : undefined;
+    answers[label] = {
+      args,
+      textBytes,
+      textTokens: tokens(textBytes),
+      structuredBytes,
+      structuredTokens: tokens(structuredBytes),
+      ...(n
+        ? {
+          items: n,
+          textTokensPerItem: round(textBytes / 4 / n, 1),
+          structuredTokensPerItem: round(structuredBytes / 4 / n, 1),
+        }
+        : {}),
+    };
+  }
+  return {
+    toolsList: { tools: names.size, bytes, tokens: tokens(bytes), largest },
+    answers,
+  };
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}

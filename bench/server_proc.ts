@@ -1,0 +1,199 @@
+/**
+ * Starting the server the way an MCP client does: `deno run <start flags> src/main.ts` as a
+ * child process, over stdio (SDK StdioClientTransport) or Streamable HTTP.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import {
+  getDefaultEnvironment,
+  StdioClientTransport,
+  StreamableHTTPClientTransport,
+} from "./sdk.ts";
+import { RpcSession } from "./session.ts";
+
+/** Root of the repository (where deno.json is). */
+export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** The permission and runtime flags of `deno task start`, the single source of truth. */
+export async function startFlags(): Promise<string[]> {
+  const deno = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`)) as {
+    tasks?: Record<string, string | { command: string }>;
+  };
+  const task = deno.tasks?.start;
+  const command = typeof task === "string" ? task : task?.command;
+  if (!command) throw new Error("Cannot read deno.json: no `start` task to take flags from");
+  const words = command.split(/\s+/).filter(Boolean);
+  const run = words.indexOf("run");
+  const main = words.findIndex((w) => w.endsWith("src/main.ts"));
+  if (run < 0 || main < 0) throw new Error(`Cannot parse the start task: ${command}`);
+  return words.slice(run + 1, main);
+}
+
+/** Environment of the child: the SDK's safe defaults, colourless, no PROXMOX_* leaking in. */
+function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = { ...getDefaultEnvironment(), NO_COLOR: "1", ...extra };
+  const denoDir = Deno.env.get("DENO_DIR");
+  if (denoDir) env.DENO_DIR = denoDir;
+  return env;
+}
+
+/** A running server child process and a session to it. */
+export interface ServerProcess extends AsyncDisposable {
+  session: RpcSession;
+  pid: number;
+  /** What the child wrote on stderr (for error reports). */
+  stderr(): string;
+}
+
+/** Spawns the server on stdio with `--config configPath`; the session is started, not initialised. */
+export async function spawnStdio(configPath: string, flags: string[]): Promise<ServerProcess> {
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: ["run", ...flags, "src/main.ts", "--config", configPath],
+    cwd: REPO_ROOT,
+    env: childEnv(),
+    stderr: "pipe",
+  });
+  let err = "";
+  const session = new RpcSession(transport);
+  await session.start();
+  transport.stderr?.on("data", (chunk: Uint8Array) => {
+    if (err.length < 20_000) err += new TextDecoder().decode(chunk);
+  });
+  const pid = transport.pid;
+  if (pid === null) throw new Error("Cannot start the server: no child process");
+  return {
+    session,
+    pid,
+    stderr: () => err,
+    [Symbol.asyncDispose]: () => session.close(),
+  };
+}
+
+/** Whether the server has a Streamable HTTP transport (the `--http` flag in its help). */
+export async function httpSupported(): Promise<boolean> {
+  const args = await Deno.readTextFile(`${REPO_ROOT}src/cli/args.ts`).catch(() => "");
+  return /["']?http["']?\s*:\s*\{\s*type:/.test(args);
+}
+
+/** A free loopback TCP port. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** How the HTTP server is told its bearer token. */
+export interface HttpAuth {
+  /** Extra command-line arguments. */
+  args: string[];
+  /** Extra environment variables. */
+  env: Record<string, string>;
+  token: string;
+}
+
+/**
+ * Spawns the server with `--http 127.0.0.1:PORT` and a bearer token, waits until it accepts
+ * connections, and returns a session over Streamable HTTP (not yet initialised).
+ */
+export async function spawnHttp(
+  configPath: string,
+  flags: string[],
+  auth: HttpAuth,
+  onListening?: () => void,
+): Promise<ServerProcess & { listeningMs: number }> {
+  const port = freePort();
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...flags,
+      "src/main.ts",
+      "--config",
+      configPath,
+      "--http",
+      `127.0.0.1:${port}`,
+      ...auth.args,
+    ],
+    cwd: REPO_ROOT,
+    env: childEnv(auth.env),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  const decoder = new TextDecoder();
+  (async () => {
+    for await (const chunk of child.stderr) if (err.length < 20_000) err += decoder.decode(chunk);
+  })().catch(() => {});
+  let listeningMs = NaN;
+  for (let i = 0; i < 1000; i++) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      listeningMs = performance.now() - started;
+      break;
+    } catch {
+      const status = await Promise.race([child.status, new Promise((r) => setTimeout(r, 5))]);
+      if (status) throw new Error(`HTTP server exited before listening: ${err}`);
+    }
+  }
+  if (Number.isNaN(listeningMs)) throw new Error(`HTTP server did not listen on ${port}: ${err}`);
+  onListening?.();
+  const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+    requestInit: { headers: { Authorization: `Bearer ${auth.token}` } },
+  });
+  const session = new RpcSession(transport);
+  await session.start();
+  return {
+    session,
+    pid: child.pid,
+    listeningMs,
+    stderr: () => err,
+    async [Symbol.asyncDispose]() {
+      await session.close();
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const t = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, 3000);
+      await child.status;
+      clearTimeout(t);
+    },
+  };
+}
+
+/**
+ * Resident memory of process `pid` in MiB: current (VmRSS) and peak (VmHWM) from
+ * `/proc/<pid>/status`, read with `cat` because Deno asks for --allow-all to read `/proc`.
+ * Undefined where there is no `/proc` (not Linux).
+ */
+export async function rss(pid: number): Promise<{ rssMiB: number; hwmMiB: number } | undefined> {
+  try {
+    const out = await new Deno.Command("cat", {
+      args: [`/proc/${pid}/status`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!out.success) return undefined;
+    const status = new TextDecoder().decode(out.stdout);
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+    return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** How to give the HTTP server a bearer token: read from the server's own flags. */
+export async function httpAuth(): Promise<HttpAuth> {
+  const token = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
+  const args = await Deno.readTextFile(`${REPO_ROOT}src/cli/args.ts`).catch(() => "");
+  const envName = /PROXMOX_MCP_[A-Z_]*TOKEN[A-Z_]*/.exec(args)?.[0] ?? "PROXMOX_MCP_HTTP_TOKEN";
+  return { args: [], env: { [envName]: token }, token };
+}

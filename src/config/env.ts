@@ -1,0 +1,122 @@
+/**
+ * Environment-variable overrides for configuration fields.
+ *
+ * @module
+ */
+import { ALLOWED, type ConfigField } from "./schema.ts";
+import type { ConfigIssue } from "./errors.ts";
+import { describeValue } from "./describe.ts";
+
+/**
+ * Every environment variable the configuration reads. The single source for the
+ * `--allow-env` permission list.
+ */
+export const CONFIG_ENV_VARS = [
+  "PROXMOX_HOST",
+  "PROXMOX_PORT",
+  "PROXMOX_USERNAME",
+  "PROXMOX_PASSWORD",
+  "PROXMOX_REALM",
+  "PROXMOX_TOKEN_ID",
+  "PROXMOX_TOKEN_SECRET",
+  "PROXMOX_VERIFY_SSL",
+  "PROXMOX_TIMEOUT",
+  "PROXMOX_NODE",
+  "PROXMOX_CA_FILE",
+  "PROXMOX_FINGERPRINT",
+  "PROXMOX_READ_ONLY",
+  "PROXMOX_AUDIT_LOG",
+] as const;
+
+/** One of {@link CONFIG_ENV_VARS}. */
+export type ConfigEnvVar = typeof CONFIG_ENV_VARS[number];
+
+type Kind = "string" | "integer" | "number" | "boolean";
+
+/** Which field each variable overrides, and how its string value is converted. */
+export const ENV_FIELDS: Readonly<Record<ConfigEnvVar, { field: ConfigField; kind: Kind }>> = {
+  PROXMOX_HOST: { field: "host", kind: "string" },
+  PROXMOX_PORT: { field: "port", kind: "integer" },
+  PROXMOX_USERNAME: { field: "username", kind: "string" },
+  PROXMOX_PASSWORD: { field: "password", kind: "string" },
+  PROXMOX_REALM: { field: "realm", kind: "string" },
+  PROXMOX_TOKEN_ID: { field: "token_id", kind: "string" },
+  PROXMOX_TOKEN_SECRET: { field: "token_secret", kind: "string" },
+  PROXMOX_VERIFY_SSL: { field: "verify_ssl", kind: "boolean" },
+  PROXMOX_TIMEOUT: { field: "timeout", kind: "number" },
+  PROXMOX_NODE: { field: "node", kind: "string" },
+  PROXMOX_CA_FILE: { field: "ca_file", kind: "string" },
+  PROXMOX_FINGERPRINT: { field: "fingerprint", kind: "string" },
+  PROXMOX_READ_ONLY: { field: "read_only", kind: "boolean" },
+  PROXMOX_AUDIT_LOG: { field: "audit_log", kind: "string" },
+};
+
+/** Reads one environment variable; returns undefined when unset. */
+export type EnvReader = (name: string) => string | undefined;
+
+/** Reads from `Deno.env`, treating a variable this process may not read as unset. */
+export const denoEnv: EnvReader = (name) => {
+  try {
+    return Deno.env.get(name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      return undefined;
+    }
+    throw e;
+  }
+};
+
+const TRUE = new Set(["1", "true", "yes", "on"]);
+const FALSE = new Set(["0", "false", "no", "off"]);
+
+/** The result of reading the environment: converted values, their variables, and errors. */
+export interface EnvValues {
+  /** Converted values by field. */
+  values: Partial<Record<ConfigField, string | number | boolean>>;
+  /** The variable that supplied each field. */
+  vars: Partial<Record<ConfigField, ConfigEnvVar>>;
+  /** Conversion errors, named by variable. */
+  issues: ConfigIssue[];
+}
+
+/** Reads and converts every set, non-empty configuration variable. */
+export function readEnv(env: EnvReader): EnvValues {
+  const out: EnvValues = { values: {}, vars: {}, issues: [] };
+  for (const name of CONFIG_ENV_VARS) {
+    const raw = env(name);
+    if (raw === undefined || raw === "") continue;
+    const { field, kind } = ENV_FIELDS[name];
+    out.vars[field] = name;
+    const converted = convert(raw, kind);
+    if (converted === undefined) {
+      const also = kind === "boolean" ? " (also 1/0, yes/no, on/off)" : "";
+      out.issues.push({
+        field: name,
+        message: `expected ${ALLOWED[field]}${also}, got ${describeValue(field, raw)}`,
+      });
+    } else {
+      out.values[field] = converted;
+    }
+  }
+  return out;
+}
+
+function convert(raw: string, kind: Kind): string | number | boolean | undefined {
+  const v = raw.trim();
+  switch (kind) {
+    case "string":
+      return raw;
+    case "integer":
+      return /^[0-9]+$/.test(v) ? Number(v) : undefined;
+    case "number": {
+      if (!/^[0-9]*\.?[0-9]+$/.test(v)) return undefined;
+      return Number(v);
+    }
+    case "boolean": {
+      const lower = v.toLowerCase();
+      if (TRUE.has(lower)) return true;
+      if (FALSE.has(lower)) return false;
+      return undefined;
+    }
+  }
+}

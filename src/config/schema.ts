@@ -1,0 +1,199 @@
+/**
+ * The zod schema of `config.json`, field by field, with messages that name what is allowed.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { describeValue } from "./describe.ts";
+
+/** What each field accepts, in words; reused by the schema and the environment coercion. */
+export const ALLOWED = {
+  host: 'a hostname or IP address without scheme or port (e.g. "pve1.example.lan")',
+  port: "an integer 1–65535",
+  username: 'a user name such as "root" or "root@pam"',
+  password: "a non-empty string",
+  realm: 'a realm name such as "pam" or "pve"',
+  verify_ssl: "true or false",
+  timeout: "a number of seconds greater than 0 and at most 600",
+  node: 'a node name such as "pve1" (letters, digits and hyphens)',
+  token_id: 'an API token id USER@REALM!TOKENID (e.g. "mcp@pve!mcp")',
+  token_secret: "the API token secret, a UUID such as 01234567-89ab-cdef-0123-456789abcdef",
+  ca_file: 'the path of a PEM CA certificate (e.g. "/etc/pve/pve-root-ca.pem")',
+  fingerprint: "a SHA-256 fingerprint: 32 hex byte pairs separated by colons (AA:BB:…)",
+  read_only: "true or false",
+  audit_log: "a file path for the audit log",
+} as const;
+
+/** Every field `config.json` may contain. */
+export type ConfigField = keyof typeof ALLOWED;
+
+/** The names of every known field, in documentation order. */
+export const CONFIG_FIELDS: readonly ConfigField[] = Object.keys(ALLOWED) as ConfigField[];
+
+type Issue = { input?: unknown };
+
+/** Error message builder: "expected X, got Y" (or "required: expected X"). */
+function expected(field: ConfigField, hint?: (input: unknown) => string | undefined) {
+  return (iss: Issue): string => {
+    if (iss.input === undefined) return `required: expected ${ALLOWED[field]}`;
+    const extra = hint?.(iss.input);
+    return `expected ${ALLOWED[field]}, got ${describeValue(field, iss.input)}${
+      extra ? `: ${extra}` : ""
+    }`;
+  };
+}
+
+/** Hint for a JSON string where a number or boolean was expected. */
+function unquoteHint(input: unknown): string | undefined {
+  return typeof input === "string" ? "write it without quotes" : undefined;
+}
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** True for a bare IPv6 address (no brackets). */
+export function isIpv6(value: string): boolean {
+  if (!value.includes(":") || !/^[0-9a-f:.]+$/i.test(value)) return false;
+  try {
+    new URL(`https://[${value}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why `value` is not an acceptable `host`, with a fix; undefined when it is fine. */
+export function hostProblem(value: string): string | undefined {
+  const v = value.trim();
+  if (v === "") return "it is empty";
+  if (v !== value) return "remove the surrounding spaces";
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
+    try {
+      const url = new URL(v);
+      const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+      const port = url.port ? ` and "port": ${url.port}` : "";
+      return `that is a URL: use "host": ${JSON.stringify(host)}${port}`;
+    } catch {
+      return "that looks like a URL: give only the host name";
+    }
+  }
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
+  if (bracketed) {
+    const port = bracketed[2] ? ` and "port": ${bracketed[2]}` : "";
+    return `write the IPv6 address without brackets: use "host": "${bracketed[1]}"${port}`;
+  }
+  const hostPort = /^([^:/]+):(\d+)$/.exec(v);
+  if (hostPort) {
+    return `the port goes in its own field: use "host": "${hostPort[1]}" and "port": ${
+      hostPort[2]
+    }`;
+  }
+  if (v.includes("/")) return `remove the path: use "host": ${JSON.stringify(v.split("/")[0])}`;
+  const ipv4 = IPV4.exec(v);
+  if (ipv4) {
+    return ipv4.slice(1).every((o) => Number(o) <= 255) ? undefined : "not a valid IPv4 address";
+  }
+  if (isIpv6(v) || HOSTNAME.test(v)) return undefined;
+  return "a host name may contain only letters, digits, hyphens and dots";
+}
+
+const REALM = /^[A-Za-z][A-Za-z0-9.\-_]+$/;
+const TOKEN_NAME = /^[A-Za-z][A-Za-z0-9.\-_]+$/;
+const USER = /^[^\s:@!]+$/;
+
+/** Why `value` is not a valid `USER@REALM!TOKENID`; undefined when it is fine. */
+export function tokenIdProblem(value: string): string | undefined {
+  const bang = value.indexOf("!");
+  if (bang < 0) return 'the token name after "!" is missing';
+  const userRealm = value.slice(0, bang);
+  const name = value.slice(bang + 1);
+  const at = userRealm.lastIndexOf("@");
+  if (at < 0) return 'the realm is missing: write the user as USER@REALM (e.g. "root@pam")';
+  const user = userRealm.slice(0, at);
+  const realm = userRealm.slice(at + 1);
+  if (!USER.test(user)) return "the user part is empty or contains spaces, ':', '@' or '!'";
+  if (!REALM.test(realm)) return `the realm ${JSON.stringify(realm)} is not a valid realm name`;
+  if (name.includes("=")) {
+    return 'it contains "=": put the secret in token_secret, not in token_id';
+  }
+  if (!TOKEN_NAME.test(name)) {
+    return `the token name ${
+      JSON.stringify(name)
+    } must start with a letter and contain only letters, digits, '.', '-' and '_'`;
+  }
+  return undefined;
+}
+
+/** Why `value` is not a usable `username`; undefined when it is fine. */
+export function usernameProblem(value: string): string | undefined {
+  if (value === "") return "it is empty";
+  if (value.includes("!")) return "that looks like an API token id: put it in token_id instead";
+  const at = value.lastIndexOf("@");
+  const user = at < 0 ? value : value.slice(0, at);
+  if (!USER.test(user)) return "the user part is empty or contains spaces, ':', '@' or '!'";
+  if (at >= 0 && !REALM.test(value.slice(at + 1))) return "the realm after '@' is not valid";
+  return undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NODE = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
+
+/** Normalises a SHA-256 fingerprint to upper-case colon form; undefined if malformed. */
+export function normalizeFingerprint(value: string): string | undefined {
+  const hex = value.trim().replace(/^sha256\s*[:=]?\s*/i, "");
+  const bytes = hex.includes(":") ? hex.split(":") : hex.match(/.{1,2}/g) ?? [];
+  if (bytes.length !== 32 || !bytes.every((b) => /^[0-9a-f]{2}$/i.test(b))) return undefined;
+  return bytes.join(":").toUpperCase();
+}
+
+function checked<T>(field: ConfigField, problem: (v: T) => string | undefined) {
+  return (value: T, ctx: z.RefinementCtx<T>): void => {
+    const why = problem(value);
+    if (why) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected ${ALLOWED[field]}, got ${describeValue(field, value)}: ${why}`,
+      });
+    }
+  };
+}
+
+const nonEmpty = (v: string) => (v.trim() === "" ? "it is empty" : undefined);
+
+/** The schema of a complete, merged configuration (file and environment). */
+export const configSchema = z.object({
+  host: z.string({ error: expected("host") }).superRefine(checked("host", hostProblem)),
+  port: z.number({ error: expected("port", unquoteHint) })
+    .refine((v) => Number.isInteger(v) && v >= 1 && v <= 65535, { error: expected("port") })
+    .default(8006),
+  username: z.string({ error: expected("username") })
+    .superRefine(checked("username", usernameProblem)).optional(),
+  password: z.string({ error: expected("password") }).min(1, { error: expected("password") })
+    .optional(),
+  realm: z.string({ error: expected("realm") })
+    .regex(REALM, { error: expected("realm") }).default("pam"),
+  verify_ssl: z.boolean({ error: expected("verify_ssl", unquoteHint) }).default(true),
+  timeout: z.number({ error: expected("timeout", unquoteHint) })
+    .refine((v) => v > 0 && v <= 600, { error: expected("timeout") }).default(30),
+  node: z.string({ error: expected("node") }).regex(NODE, { error: expected("node") }).optional(),
+  token_id: z.string({ error: expected("token_id") })
+    .superRefine(checked("token_id", tokenIdProblem)).optional(),
+  token_secret: z.string({ error: expected("token_secret") })
+    .regex(UUID, { error: expected("token_secret") }).optional(),
+  ca_file: z.string({ error: expected("ca_file") })
+    .superRefine(checked("ca_file", nonEmpty)).optional(),
+  fingerprint: z.string({ error: expected("fingerprint") })
+    .transform((v, ctx) => {
+      const normalized = normalizeFingerprint(v);
+      if (normalized) return normalized;
+      ctx.addIssue({ code: "custom", message: expected("fingerprint")({ input: v }) });
+      return z.NEVER;
+    }).optional(),
+  read_only: z.boolean({ error: expected("read_only", unquoteHint) }).default(true),
+  audit_log: z.string({ error: expected("audit_log") })
+    .superRefine(checked("audit_log", nonEmpty)).optional(),
+});
+
+/** A validated configuration with defaults applied. */
+export type Config = z.infer<typeof configSchema>;

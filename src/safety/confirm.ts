@@ -1,0 +1,173 @@
+/**
+ * The confirmation stage. A change that is destructive (or touches a guest with a protected
+ * tag) runs only once confirmed: by the human through MCP elicitation when the client supports
+ * it, otherwise by repeating the call with the one-time token the first call returned.
+ *
+ * @module
+ */
+import type { ToolOutput } from "../tools/tool.ts";
+import { canonicalJson, sha256Hex } from "./canonical.ts";
+import {
+  type Change,
+  confirmReasons,
+  describeChange,
+  type MutationOutcome,
+  planView,
+} from "./change.ts";
+import { PolicyRefusal, type Stage, type ToolCall } from "./pipeline.ts";
+import type { ConfirmationTokens } from "./tokens.ts";
+
+/** Arguments every mutating tool takes that are not part of what it does. */
+export const CONTROL_ARGS = ["dry_run", "confirmation_token"] as const;
+
+/** What the human is asked, and what they answered. */
+export interface ElicitRequest {
+  message: string;
+  requestedSchema: {
+    type: "object";
+    properties: Record<string, { type: "boolean"; title: string; description: string }>;
+    required: string[];
+  };
+}
+
+/** The human's answer. */
+export interface ElicitAnswer {
+  action: "accept" | "decline" | "cancel";
+  content?: Record<string, unknown>;
+}
+
+/** Options of the confirmation stage. */
+export interface ConfirmationOptions {
+  tokens: ConfirmationTokens;
+  /** Ask through elicitation when the client supports it (default true). */
+  elicitation?: boolean;
+}
+
+/** Hash of the arguments a token is bound to: everything but the control arguments. */
+export function argsHash(args: Record<string, unknown>): string {
+  const bound = { ...args };
+  for (const k of CONTROL_ARGS) delete bound[k];
+  return sha256Hex(canonicalJson(bound));
+}
+
+/** Hash of what a plan would do: the requests and the identity of each target. */
+export function planHash(change: Change): string {
+  return sha256Hex(canonicalJson({
+    requests: change.requests,
+    targets: change.targets.map((t) => [t.vmid, t.node, t.type, t.name, t.exists]),
+  }));
+}
+
+/** Builds the confirmation stage. Runs after dry-run and rate-limit checks. */
+export function confirmationStage(opts: ConfirmationOptions): Stage {
+  const useElicitation = opts.elicitation ?? true;
+  return async (call, next) => {
+    const change = call.change;
+    if (!change) return next();
+    const reasons = confirmReasons(change, call.confirmReasons);
+    if (!reasons.length) {
+      call.record.decision = "allowed";
+      call.passed.add("confirmation");
+      return next();
+    }
+    if (useElicitation && call.ctx.elicit) {
+      await askHuman(call, change, reasons);
+      call.record.decision = "confirmed";
+      call.record.confirmedBy = "elicitation";
+      call.passed.add("confirmation");
+      return next();
+    }
+    const token = call.args.confirmation_token;
+    const aHash = argsHash(call.args);
+    const pHash = planHash(change);
+    if (typeof token !== "string" || token === "") {
+      return confirmationRequired(call, change, reasons, opts.tokens, aHash, pHash);
+    }
+    const check = opts.tokens.check(token, call.tool.name, aHash, pHash);
+    if (!check.ok) {
+      const retry = check.problem === "plan-changed" || check.problem === "expired" ||
+          check.problem === "used"
+        ? "Call again without confirmation_token to get the current plan and a new token"
+        : `A token is valid only for the exact tool and arguments it was issued for; call ${call.tool.name} without confirmation_token to get one`;
+      throw new PolicyRefusal(
+        `Refused: confirmation_token is not valid for this call: ${check.message}. Nothing was changed. ${retry}`,
+        "confirmation",
+      );
+    }
+    call.beforeSend.push(() => {
+      if (!opts.tokens.spend(check.nonce, check.expiresAt)) {
+        throw new PolicyRefusal(
+          "Refused: confirmation_token was already used by another call (tokens work once). Nothing was changed",
+          "confirmation",
+        );
+      }
+    });
+    call.record.decision = "confirmed";
+    call.record.confirmedBy = "token";
+    call.passed.add("confirmation");
+    return next();
+  };
+}
+
+async function askHuman(call: ToolCall, change: Change, reasons: string[]): Promise<void> {
+  const message = `Confirm ${call.tool.name}: ${describeChange(change)}\n` +
+    `Confirmation needed because: ${reasons.join("; ")}`;
+  let answer: ElicitAnswer;
+  try {
+    answer = await call.ctx.elicit!({
+      message,
+      requestedSchema: {
+        type: "object",
+        properties: {
+          confirm: {
+            type: "boolean",
+            title: "Run this change",
+            description: "Tick to let the server send these requests to Proxmox",
+          },
+        },
+        required: ["confirm"],
+      },
+    });
+  } catch (err) {
+    throw new PolicyRefusal(
+      `Refused: the confirmation request to the user failed (${
+        err instanceof Error ? err.message : String(err)
+      }). Nothing was changed`,
+      "confirmation",
+    );
+  }
+  if (answer.action !== "accept" || answer.content?.confirm !== true) {
+    const how = answer.action === "accept" ? "did not tick confirm" : `chose ${answer.action}`;
+    throw new PolicyRefusal(
+      `Refused: the user ${how} when asked to confirm ${change.summary}. Nothing was changed`,
+      "confirmation",
+    );
+  }
+}
+
+function confirmationRequired(
+  call: ToolCall,
+  change: Change,
+  reasons: string[],
+  tokens: ConfirmationTokens,
+  aHash: string,
+  pHash: string,
+): ToolOutput<MutationOutcome> {
+  const { token, expiresAt } = tokens.issue(call.tool.name, aHash, pHash);
+  const minutes = Math.max(1, Math.round(tokens.ttlMs / 60_000));
+  const expires = new Date(expiresAt).toISOString();
+  const structured: MutationOutcome = {
+    status: "confirmation_required",
+    summary: change.summary,
+    plan: planView(change, reasons),
+    confirmation_token: token,
+    expires_at: expires,
+    warnings: change.warnings.length ? change.warnings : undefined,
+  };
+  const text = `Confirmation required; nothing was changed.\n${describeChange(change)}\n` +
+    `Why: ${reasons.join("; ")}\n` +
+    `Show this plan to the user. Only if they agree, call ${call.tool.name} again with exactly ` +
+    `the same arguments plus confirmation_token="${token}" (valid once, for ${minutes} min, ` +
+    `until ${expires}).`;
+  return { structured: { ...change.result, ...structured }, text };
+}

@@ -1,0 +1,68 @@
+/**
+ * The plan stage (preflight checks run by each mutating tool's `plan`, which only reads) and
+ * the dry-run stage (answers with the plan and changes nothing).
+ *
+ * @module
+ */
+import { validateRequest } from "../proxmox/api_schema/validate.ts";
+import { definedParams, describeChange, type MutationOutcome, planView } from "./change.ts";
+import { confirmReasons } from "./change.ts";
+import { isMutating, PolicyRefusal, type Stage } from "./pipeline.ts";
+
+/**
+ * Builds the plan of every mutating call. A mutating tool without a `plan` is refused (fail
+ * closed), and so is a plan whose requests the official API schema rejects.
+ */
+export function planStage(): Stage {
+  return async (call, next) => {
+    if (!isMutating(call.tool)) return next();
+    if (!call.tool.plan) {
+      throw new PolicyRefusal(
+        `Refused: ${call.tool.name} changes the cluster but has no plan, so it cannot be checked`,
+        "plan",
+      );
+    }
+    const change = await call.tool.plan(call.args, call.ctx);
+    for (const r of change.requests) {
+      const params = definedParams(r.params) as Record<string, string | number | boolean | string[]>;
+      const check = validateRequest(r.method, r.path, params);
+      if (!check.ok) {
+        const detail = check.errors
+          ? Object.entries(check.errors).map(([k, v]) => `${k}: ${v}`).join("; ")
+          : check.message;
+        throw new Error(
+          `Refusing to send ${r.method} ${r.path}: the official API schema rejects it (${detail})`,
+        );
+      }
+    }
+    call.change = change;
+    call.passed.add("plan");
+    return next();
+  };
+}
+
+/** Answers `dry_run: true` calls with the plan; nothing is sent. */
+export function dryRunStage(): Stage {
+  return (call, next) => {
+    const change = call.change;
+    if (!change) return next();
+    if (call.args.dry_run === true) {
+      const reasons = confirmReasons(change, call.confirmReasons);
+      const structured: MutationOutcome = {
+        status: "dry_run",
+        summary: change.summary,
+        plan: planView(change, reasons),
+        warnings: change.warnings.length ? change.warnings : undefined,
+      };
+      const confirm = reasons.length
+        ? `\nRunning it needs a confirmation: ${reasons.join("; ")}`
+        : "";
+      return Promise.resolve({
+        structured: { ...change.result, ...structured },
+        text: `Dry run; nothing was changed.\n${describeChange(change)}${confirm}`,
+      });
+    }
+    call.passed.add("dry-run");
+    return next();
+  };
+}

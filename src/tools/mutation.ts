@@ -1,0 +1,241 @@
+/**
+ * Mutating catalogue rows: `defineMutation()` adds the control arguments every mutating tool
+ * takes (`dry_run`, `confirmation_token`, `wait`), the common result shape, and the executor
+ * that sends a plan's requests once every safety stage agreed, then waits for the tasks.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ProxmoxError } from "../proxmox/errors.ts";
+import { type Change, type MutationOutcome } from "../safety/change.ts";
+import { CHECKPOINTS, PolicyRefusal, type ToolCall } from "../safety/pipeline.ts";
+import { args } from "./args.ts";
+import type { ToolContext } from "./context.ts";
+import { describeTask, type TaskOutcome, waitForTask } from "./task_wait.ts";
+import type { Tool, Toolset, ToolOutput } from "./tool.ts";
+
+/** Arguments every mutating tool takes besides its own. */
+export const CONTROL_SHAPE = {
+  dry_run: z.boolean().optional().describe("Only return the plan (requests); change nothing"),
+  confirmation_token: z.string().min(1).max(600).optional().describe(
+    "Token from a confirmation_required answer; repeat the exact same arguments",
+  ),
+  wait: z.boolean().default(true).describe("Wait for the Proxmox task (default true)"),
+};
+
+/** The control arguments as handlers see them. */
+export interface ControlArgs {
+  dry_run?: boolean;
+  confirmation_token?: string;
+  wait: boolean;
+}
+
+const PlannedRequest = z.object({
+  method: z.string(),
+  path: z.string(),
+  params: z.record(z.string(), z.unknown()),
+});
+
+const Plan = z.object({
+  summary: z.string(),
+  destructive: z.boolean(),
+  confirm: z.array(z.string()).optional(),
+  loses: z.string().optional(),
+  warnings: z.array(z.string()).optional(),
+  targets: z.array(z.object({
+    vmid: z.number().optional(),
+    node: z.string(),
+    type: z.string().optional(),
+    name: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+  })),
+  requests: z.array(PlannedRequest),
+});
+
+/** Result fields common to every mutating tool. */
+export const OUTCOME_SHAPE = {
+  status: z.enum(["done", "started", "running", "dry_run", "confirmation_required"]),
+  summary: z.string(),
+  plan: Plan.optional(),
+  confirmation_token: z.string().optional(),
+  expires_at: z.string().optional(),
+  upid: z.string().optional(),
+  exitstatus: z.string().optional(),
+  log_tail: z.array(z.string()).optional(),
+  warnings: z.array(z.string()).optional(),
+};
+
+/** A mutating row, typed by its own input and result shapes. */
+export interface MutationDefinition<S extends z.ZodRawShape, R extends z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  toolset: Toolset;
+  privilege: string;
+  input: S;
+  /** Tool-specific result fields (optional in the output; known at plan time or after). */
+  result: R;
+  /** Whether data can be lost (MCP `destructiveHint`). */
+  destructive: boolean;
+  /** Whether repeating the call changes nothing more (MCP `idempotentHint`). */
+  idempotent?: boolean;
+  /** Preflight checks and the plan; reads only. */
+  plan(a: z.infer<z.ZodObject<S>> & ControlArgs, ctx: ToolContext): Promise<Change>;
+  /** Extra result fields once the requests were sent and the tasks ended. */
+  after?(
+    a: z.infer<z.ZodObject<S>> & ControlArgs,
+    ctx: ToolContext,
+    change: Change,
+  ): Promise<Record<string, unknown>>;
+}
+
+/** Declares a mutating catalogue row. */
+export function defineMutation<S extends z.ZodRawShape, R extends z.ZodRawShape>(
+  def: MutationDefinition<S, R>,
+): Tool {
+  type A = z.infer<z.ZodObject<S>> & ControlArgs;
+  const input = args({ ...def.input, ...CONTROL_SHAPE });
+  const output = z.object({ ...OUTCOME_SHAPE, ...partial(def.result) });
+  return {
+    name: def.name,
+    title: def.title,
+    description: def.description,
+    toolset: def.toolset,
+    privilege: def.privilege,
+    input,
+    output,
+    annotations: {
+      readOnlyHint: false,
+      destructiveHint: def.destructive,
+      idempotentHint: def.idempotent ?? false,
+      openWorldHint: true,
+    },
+    handler() {
+      return Promise.reject(
+        new PolicyRefusal(`Refused: ${def.name} runs only through the safety pipeline`, "pipeline"),
+      );
+    },
+    plan: (a, ctx) => def.plan(a as A, ctx),
+    execute: (call) =>
+      executeChange(
+        call,
+        def.after ? (ctx, change) => def.after!(call.args as A, ctx, change) : undefined,
+      ),
+  };
+}
+
+function partial(shape: z.ZodRawShape): z.ZodRawShape {
+  return Object.fromEntries(
+    Object.entries(shape).map(([k, v]) => [k, (v as z.ZodType).optional()]),
+  );
+}
+
+/** A task started by a change ended with an error. */
+export class TaskFailedError extends ProxmoxError {
+  readonly upid: string;
+  readonly exitstatus: string;
+  constructor(summary: string, outcome: TaskOutcome) {
+    super(
+      `Failed: ${summary}: task ${outcome.upid} ended with "${outcome.exitstatus}"` +
+        (outcome.tail.length ? `. Last log lines:\n${outcome.tail.join("\n")}` : ""),
+    );
+    this.name = "TaskFailedError";
+    this.upid = outcome.upid;
+    this.exitstatus = outcome.exitstatus ?? "unknown";
+  }
+}
+
+const UPID_RE = /^UPID:/;
+
+/**
+ * Sends the planned requests of `call` in order and waits for their tasks. Refuses unless the
+ * call passed every safety checkpoint (fail closed); runs the send gates first.
+ */
+export async function executeChange(
+  call: ToolCall,
+  after?: (ctx: ToolContext, change: Change) => Promise<Record<string, unknown>>,
+): Promise<ToolOutput<MutationOutcome & Record<string, unknown>>> {
+  const change = call.change;
+  const missing = CHECKPOINTS.filter((c) => !call.passed.has(c));
+  if (!change || missing.length) {
+    throw new PolicyRefusal(
+      `Refused: ${call.tool.name} did not pass the safety checks (${missing.join(", ")}); nothing was sent`,
+      "pipeline",
+    );
+  }
+  for (const gate of call.beforeSend) gate();
+  for (const announce of call.onSend) await announce();
+  const { ctx } = call;
+  const wait = call.args.wait !== false;
+  let last: TaskOutcome | undefined;
+  let startedUpid: string | undefined;
+  call.record.sent = true;
+  try {
+    for (const [i, r] of change.requests.entries()) {
+      const send = r.method === "POST"
+        ? ctx.api.post.bind(ctx.api)
+        : r.method === "PUT"
+        ? ctx.api.put.bind(ctx.api)
+        : ctx.api.delete.bind(ctx.api);
+      const data = await send(r.path, r.params, { signal: ctx.signal });
+      const upid = typeof data === "string" && UPID_RE.test(data) ? data : undefined;
+      if (!upid) continue;
+      call.record.upids.push(upid);
+      const isLast = i === change.requests.length - 1;
+      if (!wait && isLast) {
+        startedUpid = upid;
+        break;
+      }
+      last = await waitForTask(ctx, upid, { stopOnCancel: change.stopOnCancel });
+      if (last.state === "failed") throw new TaskFailedError(change.summary, last);
+      if (last.state === "timeout") break;
+    }
+  } finally {
+    ctx.inventory.invalidate();
+  }
+  const extra = last?.state !== "timeout" && !startedUpid && after
+    ? await after(ctx, change).catch(() => ({}))
+    : {};
+  const warnings = [...change.warnings];
+  if (last?.state === "warnings") warnings.push(`task ended with ${last.exitstatus}`);
+  const status: MutationOutcome["status"] = startedUpid
+    ? "started"
+    : last?.state === "timeout"
+    ? "running"
+    : "done";
+  const upid = startedUpid ?? last?.upid;
+  const structured = {
+    ...change.result,
+    ...extra,
+    status,
+    summary: change.summary,
+    upid,
+    exitstatus: last?.exitstatus,
+    log_tail: last && last.state !== "ok" ? last.tail : undefined,
+    warnings: warnings.length ? warnings : undefined,
+  };
+  return { structured, text: outcomeText(status, change, upid, last, warnings) };
+}
+
+function outcomeText(
+  status: MutationOutcome["status"],
+  change: Change,
+  upid: string | undefined,
+  last: TaskOutcome | undefined,
+  warnings: string[],
+): string {
+  const w = warnings.length ? `\nWarnings: ${warnings.join("; ")}` : "";
+  if (status === "started") {
+    return `Started: ${change.summary}\nTask ${upid} (${
+      describeTask(upid!)
+    }) is running; follow it with task_status or task_log.${w}`;
+  }
+  if (status === "running") {
+    const secs = Math.round((last?.waitedMs ?? 0) / 1000);
+    const tail = last?.tail.length ? `\nLatest log: ${last.tail.at(-1)}` : "";
+    return `Still running after ${secs} s: ${change.summary}\nTask ${upid} was not stopped; ` +
+      `follow it with task_status or task_log (upid above).${tail}${w}`;
+  }
+  const task = upid ? ` (task ${describeTask(upid)}: ${last?.exitstatus ?? "OK"})` : "";
+  return `Done: ${change.summary}${task}${w}`;
+}

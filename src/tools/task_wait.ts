@@ -1,0 +1,137 @@
+/**
+ * Waiting for a Proxmox task (UPID): polls its status, follows its log, sends progress
+ * notifications, stops on cancellation (and stops the task itself when the tool says so), and
+ * gives up after a bounded time with the task still running.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { apiPath } from "../proxmox/encode.ts";
+import { num } from "../proxmox/resources.ts";
+import { parseUpid } from "../proxmox/upid.ts";
+import { systemClock } from "../util/clock.ts";
+import type { ProxmoxApi, ToolContext, TaskWaitSettings } from "./context.ts";
+
+/** How a wait ended. */
+export interface TaskOutcome {
+  upid: string;
+  /** ok / warnings: stopped successfully; failed: stopped with an error; timeout: still running. */
+  state: "ok" | "warnings" | "failed" | "timeout";
+  exitstatus?: string;
+  /** The last lines of the task log. */
+  tail: string[];
+  /** Milliseconds waited. */
+  waitedMs: number;
+}
+
+/** The wait was cancelled by the client. */
+export class TaskCancelledError extends Error {
+  readonly upid: string;
+  /** Whether the Proxmox task was stopped too. */
+  readonly stopped: boolean;
+  constructor(upid: string, stopped: boolean, detail = "") {
+    super(
+      stopped
+        ? `Cancelled: stopped waiting and stopped task ${upid}${detail}`
+        : `Cancelled: stopped waiting; task ${upid} is still running on Proxmox (follow it with task_status, stop it with task_stop)${detail}`,
+    );
+    this.name = "AbortError";
+    this.upid = upid;
+    this.stopped = stopped;
+  }
+}
+
+/** Waits `ms` unless `signal` aborts first (then rejects with its reason). */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Defaults: wait up to 5 minutes, poll every second. */
+export const DEFAULT_TASK_WAIT: TaskWaitSettings = {
+  timeoutMs: 300_000,
+  pollMs: 1000,
+  clock: systemClock,
+  sleep: abortableSleep,
+};
+
+const Status = z.object({ status: z.string(), exitstatus: z.string().optional() }).loose();
+const LogLines = z.array(z.object({ n: num, t: z.string() }).loose());
+
+/** Options of one wait. */
+export interface WaitOptions {
+  /** Stop the Proxmox task when the client cancels. */
+  stopOnCancel?: boolean;
+  /** Lines of log kept for the result. */
+  tailLines?: number;
+}
+
+/** Waits for `upid` to stop, or for the configured time; see {@link TaskOutcome}. */
+export async function waitForTask(
+  ctx: ToolContext,
+  upid: string,
+  opts: WaitOptions = {},
+): Promise<TaskOutcome> {
+  const settings = ctx.tasks ?? DEFAULT_TASK_WAIT;
+  const node = parseUpid(upid)?.node;
+  if (!node) throw new Error(`Cannot follow task: ${upid} is not a UPID`);
+  const base = apiPath`/nodes/${node}/tasks/${upid}`;
+  const started = settings.clock.now();
+  const tailLines = opts.tailLines ?? 10;
+  const lines: string[] = [];
+  let tick = 0;
+  const follow = async (signal: AbortSignal) => {
+    const more = LogLines.parse(
+      await ctx.api.get(`${base}/log`, { start: lines.length, limit: 500 }, { signal }),
+    );
+    for (const l of more) lines.push(l.t);
+  };
+  try {
+    while (true) {
+      const s = Status.parse(await ctx.api.get(`${base}/status`, undefined, { signal: ctx.signal }));
+      await follow(ctx.signal);
+      const waitedMs = settings.clock.now() - started;
+      if (s.status !== "running") {
+        const exit = s.exitstatus ?? "unknown";
+        const state = exit === "OK" ? "ok" : exit.startsWith("WARNINGS") ? "warnings" : "failed";
+        return { upid, state, exitstatus: exit, tail: lines.slice(-tailLines), waitedMs };
+      }
+      if (ctx.progress) {
+        await ctx.progress({
+          progress: ++tick,
+          message: `${describeTask(upid)} running: ${lines.at(-1) ?? "started"}`,
+        }).catch(() => {});
+      }
+      if (waitedMs >= settings.timeoutMs) {
+        return { upid, state: "timeout", tail: lines.slice(-tailLines), waitedMs };
+      }
+      await settings.sleep(Math.min(settings.pollMs, settings.timeoutMs - waitedMs), ctx.signal);
+    }
+  } catch (err) {
+    if (!ctx.signal.aborted) throw err;
+    if (!opts.stopOnCancel) throw new TaskCancelledError(upid, false);
+    let detail = "";
+    try {
+      await ctx.api.delete(base, undefined, { signal: AbortSignal.timeout(15_000) });
+    } catch (stopErr) {
+      detail = `; stopping it failed: ${stopErr instanceof Error ? stopErr.message : stopErr}`;
+    }
+    throw new TaskCancelledError(upid, !detail, detail);
+  }
+}
+
+/** `qmstart 100` from a UPID. */
+export function describeTask(upid: string): string {
+  const u = parseUpid(upid);
+  return u ? `${u.type}${u.id ? ` ${u.id}` : ""}` : upid;
+}
