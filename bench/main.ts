@@ -96,7 +96,8 @@ interface Operation {
 interface Bench {
   scenario: "default" | "large";
   simRequests(): number;
-  configPath: string;
+  /** Directory with config.json and ca.pem: the server's working directory. */
+  dir: string;
   api: DirectApi;
   ops: Operation[];
   filter: { node: string; status: string };
@@ -125,8 +126,7 @@ async function main(argv: string[]): Promise<number> {
     await using sim = await startSimulator({ scenario });
     const tmp = await Deno.makeTempDir({ prefix: "proxmox-mcp-bench-" });
     try {
-      const caFile = `${tmp}/ca.pem`;
-      await Deno.writeTextFile(caFile, sim.caCert);
+      await Deno.writeTextFile(`${tmp}/ca.pem`, sim.caCert);
       const configPath = `${tmp}/config.json`;
       const url = new URL(sim.url);
       const { tokenId, tokenSecret } = sim.credentials.admin;
@@ -137,13 +137,13 @@ async function main(argv: string[]): Promise<number> {
           port: Number(url.port),
           token_id: tokenId,
           token_secret: tokenSecret,
-          ca_file: caFile,
+          ca_file: "ca.pem",
           read_only: false,
         }),
         { mode: 0o600 },
       );
       using api = new DirectApi(sim.url, sim.caCert, tokenId, tokenSecret);
-      const bench = await prepare(scenario, api, configPath, () => sim.requests);
+      const bench = await prepare(scenario, api, tmp, () => sim.requests);
       const result: ScenarioResult = {
         scenario,
         guests: bench.guests.length,
@@ -187,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
 async function prepare(
   scenario: "default" | "large",
   api: DirectApi,
-  configPath: string,
+  dir: string,
   simRequests: () => number,
 ): Promise<Bench> {
   const all = await api.get<RawResource[]>("/cluster/resources");
@@ -222,7 +222,7 @@ async function prepare(
       direct: () => api.get("/cluster/resources"),
     },
   ];
-  return { scenario, simRequests, configPath, api, ops, filter, guests, nodes };
+  return { scenario, simRequests, dir, api, ops, filter, guests, nodes };
 }
 
 /** Measures cold starts, sizes, latency, throughput and memory over stdio. */
@@ -238,7 +238,7 @@ async function measureStdio(
   const before = bench.simRequests();
   for (let run = 0; run <= opts.cold; run++) {
     const t0 = performance.now();
-    await using server = await spawnStdio(bench.configPath, flags);
+    await using server = await spawnStdio(bench.dir, flags);
     await checked(server, () => server.session.initialize());
     const t1 = performance.now();
     await checked(server, () => server.session.request("tools/list"));
@@ -248,7 +248,7 @@ async function measureStdio(
     list.push(t2 - t0);
   }
   const apiRequestsDuringStartup = bench.simRequests() - before;
-  await using server = await spawnStdio(bench.configPath, flags);
+  await using server = await spawnStdio(bench.dir, flags);
   const session = server.session;
   await checked(server, () => session.initialize());
   const tools = await session.request<{ tools: { name: string }[] }>("tools/list");
@@ -274,14 +274,14 @@ async function measureStdio(
 /** Measures cold starts, latency, throughput and memory over Streamable HTTP. */
 async function measureHttp(bench: Bench, flags: string[], opts: Options): Promise<TransportResult> {
   log(`${bench.scenario}/http: cold starts`);
-  const auth: HttpAuth = await httpAuth();
+  const auth: HttpAuth = httpAuth();
   const listening: number[] = [];
   const init: number[] = [];
   const list: number[] = [];
   const before = bench.simRequests();
   for (let run = 0; run <= opts.cold; run++) {
     const t0 = performance.now();
-    await using server = await spawnHttp(bench.configPath, flags, auth);
+    await using server = await spawnHttp(bench.dir, flags, auth);
     await checked(server, () => server.session.initialize());
     const t1 = performance.now();
     await checked(server, () => server.session.request("tools/list"));
@@ -292,7 +292,7 @@ async function measureHttp(bench: Bench, flags: string[], opts: Options): Promis
     list.push(t2 - t0);
   }
   const apiRequestsDuringStartup = bench.simRequests() - before;
-  await using server = await spawnHttp(bench.configPath, flags, auth);
+  await using server = await spawnHttp(bench.dir, flags, auth);
   await checked(server, () => server.session.initialize());
   await server.session.request("tools/list");
   await new Promise((r) => setTimeout(r, 500));

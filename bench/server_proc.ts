@@ -10,24 +10,19 @@ import {
   StdioClientTransport,
   StreamableHTTPClientTransport,
 } from "./sdk.ts";
+import { serverFlags } from "../scripts/permissions.ts";
 import { RpcSession } from "./session.ts";
 
 /** Root of the repository (where deno.json is). */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** The permission and runtime flags of `deno task start`, the single source of truth. */
+/**
+ * The server's permission flags: deno.json's `server` permission set (what `deno task start`
+ * grants with `-P=server`), rendered as flags by scripts/permissions.ts. Relative paths in it
+ * (`config.json`, `ca.pem`) resolve against the child's working directory.
+ */
 export async function startFlags(): Promise<string[]> {
-  const deno = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`)) as {
-    tasks?: Record<string, string | { command: string }>;
-  };
-  const task = deno.tasks?.start;
-  const command = typeof task === "string" ? task : task?.command;
-  if (!command) throw new Error("Cannot read deno.json: no `start` task to take flags from");
-  const words = command.split(/\s+/).filter(Boolean);
-  const run = words.indexOf("run");
-  const main = words.findIndex((w) => w.endsWith("src/main.ts"));
-  if (run < 0 || main < 0) throw new Error(`Cannot parse the start task: ${command}`);
-  return words.slice(run + 1, main);
+  return await serverFlags();
 }
 
 /** Environment of the child: the SDK's safe defaults, colourless, no PROXMOX_* leaking in. */
@@ -46,12 +41,28 @@ export interface ServerProcess extends AsyncDisposable {
   stderr(): string;
 }
 
-/** Spawns the server on stdio with `--config configPath`; the session is started, not initialised. */
-export async function spawnStdio(configPath: string, flags: string[]): Promise<ServerProcess> {
+/** `deno run` arguments for the server in a directory holding `config.json` (and `ca.pem`). */
+function runArgs(flags: string[], extra: string[] = []): string[] {
+  return [
+    "run",
+    `--config=${REPO_ROOT}deno.json`,
+    ...flags,
+    `${REPO_ROOT}src/main.ts`,
+    "--config",
+    "config.json",
+    ...extra,
+  ];
+}
+
+/**
+ * Spawns the server on stdio in `dir` (which holds `config.json`); the session is started, not
+ * initialised.
+ */
+export async function spawnStdio(dir: string, flags: string[]): Promise<ServerProcess> {
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
-    args: ["run", ...flags, "src/main.ts", "--config", configPath],
-    cwd: REPO_ROOT,
+    args: runArgs(flags),
+    cwd: dir,
     env: childEnv(),
     stderr: "pipe",
   });
@@ -99,7 +110,7 @@ export interface HttpAuth {
  * connections, and returns a session over Streamable HTTP (not yet initialised).
  */
 export async function spawnHttp(
-  configPath: string,
+  dir: string,
   flags: string[],
   auth: HttpAuth,
   onListening?: () => void,
@@ -107,17 +118,8 @@ export async function spawnHttp(
   const port = freePort();
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...flags,
-      "src/main.ts",
-      "--config",
-      configPath,
-      "--http",
-      `127.0.0.1:${port}`,
-      ...auth.args,
-    ],
-    cwd: REPO_ROOT,
+    args: runArgs(flags, ["--http", `127.0.0.1:${port}`, ...auth.args]),
+    cwd: dir,
     env: childEnv(auth.env),
     clearEnv: true,
     stdin: "null",
@@ -190,10 +192,8 @@ export async function rss(pid: number): Promise<{ rssMiB: number; hwmMiB: number
   }
 }
 
-/** How to give the HTTP server a bearer token: read from the server's own flags. */
-export async function httpAuth(): Promise<HttpAuth> {
+/** A bearer token for the HTTP server, passed as PROXMOX_MCP_HTTP_TOKEN. */
+export function httpAuth(): HttpAuth {
   const token = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
-  const args = await Deno.readTextFile(`${REPO_ROOT}src/cli/args.ts`).catch(() => "");
-  const envName = /PROXMOX_MCP_[A-Z_]*TOKEN[A-Z_]*/.exec(args)?.[0] ?? "PROXMOX_MCP_HTTP_TOKEN";
-  return { args: [], env: { [envName]: token }, token };
+  return { args: [], env: { PROXMOX_MCP_HTTP_TOKEN: token }, token };
 }

@@ -47,6 +47,10 @@ export async function main(argv: string[]): Promise<number> {
         const { runDemo } = await import("./cli/demo.ts");
         return await runDemo(logger);
       }
+      case "audit": {
+        const { runAudit } = await import("./cli/audit.ts");
+        return await runAudit(cli);
+      }
       case "doctor": {
         const { runDoctor } = await import("./cli/doctor.ts");
         return await runDoctor(cli, logger);

@@ -57,6 +57,9 @@ function exercises(state: ClusterState): Record<string, Record<string, unknown>[
     task_status: [{ upid: task.upid }],
     task_log: [{ upid: task.upid }, { upid: task.upid, start: 1, limit: 2 }],
     my_permissions: [{}, { path: "/vms" }],
+    snapshot_list: [{ vmid: vm.vmid }, { vmid: ct.vmid, node: ct.node }],
+    backup_list: [{ vmid: 101 }, { vmid: 101, storage: "nfs-backup" }, { vmid: 999, node }],
+    appliance_list: [{}, { node, query: "debian" }],
   };
 }
 
@@ -105,4 +108,234 @@ Deno.test("every request the tools send is valid against the official API schema
     await client.close();
     real.close();
   }
+});
+
+/** Argument sets that exercise every request the mutating tools can send. */
+function mutationExercises(state: ClusterState): Record<string, Record<string, unknown>[]> {
+  const backup101 = state.volumes.find((v) => v.vmid === 101 && !v.protected)!.volid;
+  const backup202 = state.volumes.find((v) => v.vmid === 202)!.volid;
+  const backup100 = state.volumes.find((v) => v.vmid === 100)!.volid;
+  return {
+    guest_power: [
+      { vmid: 100, action: "shutdown", timeout_s: 60, force_stop: true },
+      { vmid: 100, action: "start" },
+      { vmid: 100, action: "reboot", timeout_s: 30 },
+      { vmid: 107, action: "suspend" },
+      { vmid: 107, action: "resume" },
+      { vmid: 107, action: "reset" },
+      { vmid: 104, action: "stop", node: "pve2" },
+      { vmid: 201, action: "shutdown", timeout_s: 10 },
+      { vmid: 201, action: "start" },
+      { vmid: 201, action: "reboot" },
+      { vmid: 201, action: "stop" },
+    ],
+    vm_create: [
+      {
+        name: "contract-full",
+        node: "pve2",
+        vmid: 400,
+        memory_mib: 1024,
+        cores: 2,
+        sockets: 2,
+        disk_gib: 4,
+        storage: "local-lvm",
+        bridge: "vmbr1",
+        vlan: 100,
+        iso: "local:iso/debian-12.7.0-amd64-netinst.iso",
+        ostype: "win11",
+        ci_user: "ops",
+        ci_password: "pa55word",
+        ssh_keys: "ssh-ed25519 AAAAC3Nza ops@example\nssh-rsa AAAAB3Nza other@example",
+        ip: "10.0.0.5/24",
+        gw: "10.0.0.1",
+        start: true,
+        pool: "lab",
+        tags: ["lab", "contract"],
+        description: "Contract test VM\nwith two lines",
+      },
+      { name: "contract-min", node: "pve1", vmid: 401, disk_gib: 1, ip: "dhcp" },
+    ],
+    ct_create: [
+      {
+        hostname: "contract-ct",
+        ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+        node: "pve1",
+        vmid: 402,
+        memory_mib: 256,
+        swap_mib: 0,
+        cores: 1,
+        disk_gib: 2,
+        storage: "local-lvm",
+        bridge: "vmbr1",
+        vlan: 20,
+        ip: "10.0.20.5/24",
+        gw: "10.0.20.1",
+        password: "pa55word",
+        ssh_public_keys: "ssh-ed25519 AAAAC3Nza ops@example",
+        nesting: true,
+        start: true,
+        pool: "lab",
+        tags: ["lab"],
+        description: "Contract CT",
+      },
+      {
+        hostname: "contract-priv",
+        ostemplate: "local:vztmpl/alpine-3.20-default_20240908_amd64.tar.xz",
+        node: "pve1",
+        vmid: 403,
+        unprivileged: false,
+      },
+    ],
+    guest_clone: [
+      { vmid: 9000, newid: 404, name: "contract-linked", pool: "lab" },
+      { vmid: 9000, newid: 405, full: true, storage: "local-lvm" },
+      { vmid: 401, newid: 406, name: "contract-full-clone", storage: "local-lvm" },
+      { vmid: 403, newid: 407, name: "contract-ct-clone" },
+      { vmid: 103, newid: 408, snapshot: "before-pg16" },
+    ],
+    guest_template: [{ vmid: 405 }, { vmid: 407 }],
+    guest_update: [
+      {
+        vmid: 401,
+        memory_mib: 2048,
+        cores: 2,
+        sockets: 1,
+        name: "contract-renamed",
+        tags: ["lab"],
+        description: "changed",
+        net: { index: 1, bridge: "vmbr1", vlan: 5, firewall: true, model: "e1000" },
+      },
+      { vmid: 401, net: { index: 0, model: "vmxnet3" }, delete: ["net1"] },
+      {
+        vmid: 403,
+        memory_mib: 512,
+        name: "contract-ct2",
+        net: { index: 0, ip: "10.1.1.2/24", gw: "10.1.1.1", vlan: 9 },
+      },
+      { vmid: 401, delete: ["scsi0"] },
+      { vmid: 401, delete: ["unused0", "description"] },
+    ],
+    disk_resize: [
+      { vmid: 406, disk: "scsi0", size_gib: 3 },
+      { vmid: 403, disk: "rootfs", size_gib: 8.5 },
+    ],
+    guest_migrate: [
+      { vmid: 406, target: "pve2" },
+      { vmid: 107, target: "pve1" },
+      { vmid: 202, target: "pve1" },
+      { vmid: 403, target: "pve2", target_storage: "local-lvm" },
+    ],
+    snapshot: [
+      { vmid: 100, action: "create", name: "contract_ram", vmstate: true, description: "with RAM" },
+      { vmid: 202, action: "create", name: "contract-ct" },
+      { vmid: 100, action: "rollback", name: "contract_ram", start: true },
+      { vmid: 202, action: "rollback", name: "contract-ct" },
+      { vmid: 100, action: "delete", name: "contract_ram", force: true },
+      { vmid: 202, action: "delete", name: "contract-ct" },
+    ],
+    backup_run: [
+      {
+        vmid: 100,
+        storage: "nfs-backup",
+        mode: "suspend",
+        compress: "gzip",
+        notes: "{{guestname}}",
+        protected: true,
+      },
+      { vmid: 202, storage: "local", mode: "stop", compress: "0" },
+    ],
+    backup_restore: [
+      {
+        archive: backup101,
+        node: "pve1",
+        vmid: 409,
+        storage: "local-lvm",
+        unique: true,
+        start: true,
+        pool: "lab",
+      },
+      { archive: backup202, node: "pve1", vmid: 410 },
+      { archive: backup101, vmid: 406, force: true },
+    ],
+    backup_delete: [{ archive: backup101 }, { archive: backup100, node: "pve1" }],
+    storage_download: [
+      {
+        storage: "local",
+        node: "pve2",
+        url: "https://cdimage.example.org/x.iso",
+        filename: "x.iso",
+        checksum: "b".repeat(128),
+        checksum_algorithm: "sha512",
+      },
+      {
+        storage: "local",
+        node: "pve2",
+        content: "vztmpl",
+        template: "alpine-3.20-default_20240908_amd64.tar.xz",
+      },
+    ],
+    guest_delete: [
+      { vmid: 404, purge: true, destroy_unreferenced_disks: true },
+      { vmid: 410 },
+    ],
+    task_stop: [],
+  };
+}
+
+Deno.test("every request the mutating tools send is valid against the official API schema", async () => {
+  const { startMutationStack } = await import("./helpers/mutations.ts");
+  await using s = await startMutationStack({
+    config: { protected_tags: [], max_mutations_per_minute: 0, max_creations: 0 },
+  });
+  const plan = mutationExercises(s.sim.state);
+  const writers = catalogue.filter((t) => !t.annotations.readOnlyHint);
+  for (const tool of writers) {
+    assert.ok(plan[tool.name], `tests/api_contract_test.ts exercises ${tool.name}`);
+  }
+  const planned: { method: string; path: string; params: Record<string, unknown> }[] = [];
+  for (const [name, sets] of Object.entries(plan)) {
+    const tool = catalogue.find((t) => t.name === name)!;
+    for (const args of sets) {
+      if (tool.name === "guest_delete" || tool.name === "guest_template") {
+        const g = s.sim.state.guests.get(args.vmid as number);
+        if (g) g.status = "stopped";
+      }
+      const dry = await s.call(tool.name, { ...args, dry_run: true });
+      assert.ok(
+        !dry.isError,
+        `${tool.name} dry run ${JSON.stringify(args)}: ${JSON.stringify(dry.content)}`,
+      );
+      planned.push(...((dry.structuredContent?.plan as { requests: typeof planned }).requests));
+      let r = await s.call(tool.name, args);
+      if (r.structuredContent?.status === "confirmation_required") {
+        r = await s.call(tool.name, {
+          ...args,
+          confirmation_token: r.structuredContent.confirmation_token,
+        });
+      }
+      assert.ok(!r.isError, `${tool.name} ${JSON.stringify(args)}: ${JSON.stringify(r.content)}`);
+    }
+  }
+  {
+    await using slow = await startMutationStack({ simulator: { taskDurationMs: 60_000 } });
+    const started = await slow.call("backup_run", {
+      vmid: 106,
+      storage: "nfs-backup",
+      wait: false,
+    });
+    const r = await slow.call("task_stop", { upid: started.structuredContent?.upid });
+    assert.ok(!r.isError, JSON.stringify(r.content));
+    s.recorder.requests.push(...slow.recorder.requests);
+  }
+  const writes = s.recorder.requests.filter((r) => r.method !== "GET");
+  assert.ok(writes.length >= 50, `${writes.length} writes`);
+  const check = (method: string, path: string, raw: Record<string, unknown>) => {
+    const params = Object.fromEntries(
+      Object.entries(raw).filter(([, v]) => v !== undefined),
+    ) as Record<string, string | number | boolean | string[]>;
+    const result = validateRequest(method, path, params);
+    assert.ok(result.ok, `${method} ${path} ${JSON.stringify(params)}: ${JSON.stringify(result)}`);
+  };
+  for (const req of s.recorder.requests) check(req.method, req.path, req.params);
+  for (const req of planned) check(req.method, req.path, req.params);
 });

@@ -13,6 +13,7 @@ import {
   simulatorServerCert,
   simulatorServerKey,
 } from "../src/simulator/tls/certs.ts";
+import { startSimulator } from "../src/simulator/mod.ts";
 
 const TOKEN_ID = "mcp@pve!mcp";
 const TOKEN_SECRET = "5f0c2b7e-9a41-4c6d-8e3f-1b2a3c4d5e6f";
@@ -592,5 +593,78 @@ Deno.test("ProxmoxClient  verifies TLS against the configured CA", async (t) => 
     assert.equal(err.kind, "tls");
     assert.match(err.message, /not trusted.*ca_file.*pve-root-ca\.pem.*fingerprint/);
     assert.equal(delays.length, 0, "TLS failures are not retried");
+  });
+});
+
+Deno.test("ProxmoxClient  against the simulator over HTTPS", async (t) => {
+  const clock = new ManualClock(Date.now());
+  await using sim = await startSimulator({ clock });
+  const { admin, auditor } = sim.credentials;
+  const { delays, sleep } = recordingSleep();
+  await using api = new ProxmoxClient({
+    baseUrl: sim.url,
+    caCerts: [sim.caCert],
+    auth: {
+      type: "ticket",
+      username: admin.username,
+      realm: admin.realm,
+      password: admin.password,
+    },
+    clock,
+    sleep,
+  });
+  const guest = [...sim.state.guests.values()].find((g) => g.type === "qemu")!;
+  const snapshots = apiPath`/nodes/${guest.node}/qemu/${guest.vmid}/snapshot`;
+
+  await t.step("logs in and writes with the CSRF token", async () => {
+    const upid = await api.post<string>(snapshots, { snapname: "before_upgrade" });
+    assert.match(upid, /^UPID:[^:]+:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:qmsnapshot:/);
+  });
+
+  await t.step("re-logs in after the tickets expire", async () => {
+    sim.faults.expireTickets();
+    const list = await api.get<{ name: string }[]>(snapshots);
+    assert.ok(list.some((s) => s.name === "before_upgrade"));
+  });
+
+  await t.step("renews the ticket after 1h50 and logs in again after 2h", async () => {
+    clock.advance(110 * 60_000);
+    assert.ok(Array.isArray(await api.get("/nodes")));
+    clock.advance(121 * 60_000);
+    assert.ok(Array.isArray(await api.get("/nodes")));
+    await api.post(snapshots, { snapname: "after_renewal" });
+  });
+
+  await t.step("GETs ride out injected 503s; POSTs do not retry", async () => {
+    sim.faults.failNext(2, { status: 503, pathPrefix: "/version" });
+    const version = await api.get<{ release: string }>("/version");
+    assert.equal(typeof version.release, "string");
+    assert.equal(delays.length, 2);
+    sim.faults.failNext(1, { status: 503, method: "POST" });
+    const err = await api.post(snapshots, { snapname: "never" }).catch((e) => e);
+    assert.ok(err instanceof ProxmoxApiError);
+    assert.equal(err.status, 503);
+    assert.equal(delays.length, 2);
+    const names = (await api.get<{ name: string }[]>(snapshots)).map((s) => s.name);
+    assert.ok(!names.includes("never"));
+  });
+
+  await t.step("parameter errors come back per parameter", async () => {
+    const err = await api.post(apiPath`/nodes/${guest.node}/qemu`, { vmid: 5 }).catch((e) => e);
+    assert.ok(err instanceof ProxmoxApiError);
+    assert.equal(err.status, 400);
+    assert.match(err.errors?.vmid ?? "", /minimum value of 100/);
+  });
+
+  await t.step("an auditor token may read but not write", async () => {
+    await using ro = new ProxmoxClient({
+      baseUrl: sim.url,
+      caCerts: [sim.caCert],
+      auth: { type: "token", tokenId: auditor.tokenId, secret: auditor.tokenSecret },
+    });
+    assert.ok(Array.isArray(await ro.get(snapshots)));
+    const err = await ro.post(snapshots, { snapname: "denied" }).catch((e) => e);
+    assert.ok(err instanceof ProxmoxApiError && !(err instanceof ProxmoxAuthError));
+    assert.equal(err.status, 403);
   });
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ProxmoxClient } from "../src/proxmox/client.ts";
 import { ProxmoxApiError } from "../src/proxmox/errors.ts";
 import { GuestNotFoundError, guestPath, resolveGuest } from "../src/proxmox/guests.ts";
+import { startSimulator } from "../src/simulator/mod.ts";
 
 /** Older clusters send VMIDs as strings and `template` as "" or 0/1. */
 const RESOURCES = [
@@ -158,4 +159,36 @@ Deno.test("guestPath()  builds encoded API paths", () => {
   assert.equal(guestPath(ref, "snapshot"), "/nodes/pve1/qemu/100/snapshot");
   assert.equal(guestPath({ ...ref, type: "lxc" }), "/nodes/pve1/lxc/100");
   assert.equal(guestPath({ ...ref, node: "a/b" }), "/nodes/a%2Fb/qemu/100");
+});
+
+Deno.test("resolveGuest()  against the simulator", async (t) => {
+  await using sim = await startSimulator();
+  const { admin } = sim.credentials;
+  await using api = new ProxmoxClient({
+    baseUrl: sim.url,
+    caCerts: [sim.caCert],
+    auth: { type: "token", tokenId: admin.tokenId, secret: admin.tokenSecret },
+  });
+  const guests = [...sim.state.guests.values()];
+
+  await t.step("every guest resolves to its node and type", async () => {
+    for (const g of guests) {
+      const ref = await resolveGuest(api, g.vmid);
+      assert.deepEqual([ref.node, ref.type], [g.node, g.type], `guest ${g.vmid}`);
+    }
+  });
+
+  await t.step("with the node given, containers resolve after the qemu miss", async () => {
+    const ct = guests.find((g) => g.type === "lxc")!;
+    const ref = await resolveGuest(api, ct.vmid, { node: ct.node });
+    assert.equal(ref.type, "lxc");
+    const other = guests.find((g) => g.node !== ct.node)!.node;
+    await assert.rejects(resolveGuest(api, ct.vmid, { node: other }), GuestNotFoundError);
+  });
+
+  await t.step("an unknown VMID", async () => {
+    const err = await resolveGuest(api, 4242).catch((e) => e);
+    assert.ok(err instanceof GuestNotFoundError);
+    assert.match(err.message, /^Cannot resolve guest 4242: no such VMID in cluster \(nearby/);
+  });
 });

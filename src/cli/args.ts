@@ -6,7 +6,16 @@
 import { parseArgs } from "node:util";
 
 /** Subcommands; `serve` is the default. */
-export const COMMANDS = ["serve", "tools", "call", "simulator", "demo", "doctor", "healthcheck"] as const;
+export const COMMANDS = [
+  "serve",
+  "tools",
+  "call",
+  "simulator",
+  "demo",
+  "doctor",
+  "healthcheck",
+  "audit",
+] as const;
 
 /** A subcommand name. */
 export type Command = typeof COMMANDS[number];
@@ -43,6 +52,7 @@ Usage:
   proxmox-mcp demo                     Tour: a real MCP client drives the server on the simulator
   proxmox-mcp doctor [options]         Check the configuration and the connection
   proxmox-mcp healthcheck [--http A]   Probe a running HTTP server's /healthz (exit 0 if healthy)
+  proxmox-mcp audit verify <file>      Check an audit log's hash chain; report the first broken line
 
 Options:
   -c, --config <path>  Config file (default ./config.json); PROXMOX_* variables override it

@@ -107,12 +107,14 @@ export async function callTool(cli: CliArgs, logger: Logger): Promise<number> {
 export async function runSimulator(logger: Logger): Promise<void> {
   const { startSimulator } = await import("../simulator/mod.ts");
   await using sim = await startSimulator({ taskDurationMs: 1500, logger });
-  const caFile = await Deno.makeTempFile({ prefix: "proxmox-mcp-sim-ca-", suffix: ".pem" });
-  await Deno.writeTextFile(caFile, sim.caCert);
+  // Under the server's permission flags no temporary file may be written: pin instead.
+  const caFile = await Deno.makeTempFile({ prefix: "proxmox-mcp-sim-ca-", suffix: ".pem" })
+    .then(async (path) => (await Deno.writeTextFile(path, sim.caCert), path))
+    .catch(() => undefined);
   const { admin, auditor } = sim.credentials;
   const url = new URL(sim.url);
   console.log(`Proxmox VE simulator at ${sim.url}/api2/json (Ctrl-C to stop)
-CA certificate: ${caFile}
+${caFile ? `CA certificate: ${caFile}` : `Certificate:    SHA-256 ${sim.fingerprint}`}
 Admin token:    ${admin.tokenId} = ${admin.tokenSecret}
 Admin login:    ${admin.username}@${admin.realm} / ${admin.password}
 Auditor token:  ${auditor.tokenId} = ${auditor.tokenSecret} (read-only privileges)
@@ -124,7 +126,7 @@ ${
         port: Number(url.port),
         token_id: admin.tokenId,
         token_secret: admin.tokenSecret,
-        ca_file: caFile,
+        ...(caFile ? { ca_file: caFile } : { fingerprint: sim.fingerprint }),
         read_only: false,
       },
       null,
@@ -135,5 +137,5 @@ ${
   Deno.addSignalListener("SIGINT", () => stop.resolve());
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop.resolve());
   await stop.promise;
-  await Deno.remove(caFile).catch(() => {});
+  if (caFile) await Deno.remove(caFile).catch(() => {});
 }

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Client, StdioClientTransport } from "../server/sdk.ts";
+import { Client } from "../server/sdk.ts";
+import { StdioClientTransport } from "../server/sdk_stdio_client.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { selfCommand } from "./self.ts";
@@ -102,7 +103,7 @@ export async function runDemo(logger: Logger): Promise<number> {
     failures
       ? `\nThe tour finished with ${failures} unexpected result(s).`
       : "\nThat was a real MCP client talking to the server over stdio." +
-        "\nNext: add the server to your MCP client (README: Configure your client).",
+        '\nNext: add the server to your MCP client (README: "Use it from your MCP client").',
   );
   return failures ? 1 : 0;
 }

@@ -1,57 +1,247 @@
 /**
- * `doctor`: loads the configuration, connects, and reports what works and what to fix.
+ * `doctor`: loads the configuration, looks at the node certificate, connects, and reports the
+ * Proxmox VE version, cluster, nodes and privileges, with one actionable line per problem.
  *
  * @module
  */
 import { z } from "zod";
-import { openBackend } from "../server/app.ts";
-import type { Logger } from "../util/log.ts";
+import {
+  type Config,
+  ConfigError,
+  configSchema,
+  type EnvReader,
+  loadConfig,
+  toClientOptions,
+} from "../config/mod.ts";
+import { ProxmoxClient } from "../proxmox/client.ts";
+import {
+  classifyNetworkFailure,
+  ProxmoxApiError,
+  ProxmoxAuthError,
+  ProxmoxConnectionError,
+  ProxmoxTimeoutError,
+} from "../proxmox/errors.ts";
+import { chooseTls } from "../proxmox/tls_mode.ts";
+import { inspectCertificate, type PeerCertificate } from "../proxmox/tls_pin.ts";
+import { type Logger, silentLogger } from "../util/log.ts";
 import type { CliArgs } from "./args.ts";
 
-/** Checks config and connectivity; prints one line per finding; returns the exit code. */
-export async function runDoctor(cli: CliArgs, logger: Logger): Promise<number> {
-  const problems: string[] = [];
-  await using backend = await openBackend({
-    configPath: cli.config,
-    simulator: cli.simulator,
-    logger,
-  });
-  console.log(`backend: ${backend.description}`);
-  console.log(`mode: ${backend.readOnly ? "read-only" : "changes allowed"}`);
+/** What `doctor` found: facts (`ok:` lines) and problems, one actionable line each. */
+export interface DoctorReport {
+  facts: string[];
+  problems: string[];
+  /** The node certificate, when the handshake succeeded. */
+  certificate?: PeerCertificate;
+}
+
+/** Inputs of {@link diagnose}. */
+export interface DiagnoseOptions {
+  configPath?: string;
+  /** Environment reader for the configuration (tests inject one). */
+  env?: EnvReader;
+  /** A ready configuration instead of loading one (the `--simulator` mode uses it). */
+  config?: Config;
+  logger?: Logger;
+}
+
+/** Runs every check; never throws for a problem it can describe. */
+export async function diagnose(opts: DiagnoseOptions = {}): Promise<DoctorReport> {
+  const report: DoctorReport = { facts: [], problems: [] };
+  const { facts, problems } = report;
+  let config: Config;
+  if (opts.config) {
+    config = opts.config;
+    facts.push("config: given directly");
+  } else {
+    try {
+      const loaded = await loadConfig({ path: opts.configPath, env: opts.env });
+      config = loaded.config;
+      facts.push(`config: ${loaded.source}`);
+      for (const w of loaded.warnings) problems.push(`config: ${w}`);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      for (const issue of e.issues) problems.push(`config ${issue.field}: ${issue.message}`);
+      return report;
+    }
+  }
+  const tls = chooseTls(config);
+  const target = `${config.host}:${config.port}`;
+  facts.push(`endpoint: https://${target}/api2/json; tls: ${tls.description}`);
+  const timeoutMs = Math.round(config.timeout * 1000);
+
   try {
-    const v = z.object({ version: z.string(), release: z.string() }).loose()
-      .parse(await backend.client.get("/version"));
-    console.log(`ok: Proxmox VE ${v.version} reachable and credentials accepted`);
+    report.certificate = await inspectCertificate(
+      config.host,
+      config.port,
+      AbortSignal.timeout(timeoutMs),
+    );
+  } catch (e) {
+    problems.push(networkProblem(e, target, timeoutMs));
+    return report;
+  }
+  const cert = report.certificate;
+  facts.push(
+    `certificate: SHA-256 ${cert.fingerprint256}; issuer ${cert.issuer || "(none)"}; subject ${
+      cert.subject || "(none)"
+    }; valid until ${cert.validTo}`,
+  );
+  if (tls.mode === "pin" && cert.fingerprint256 !== config.fingerprint) {
+    problems.push(
+      `fingerprint: the node presents ${cert.fingerprint256} but the config pins ` +
+        `${config.fingerprint}: if the certificate was renewed on purpose, set fingerprint to ` +
+        "the new value; otherwise something intercepts the connection",
+    );
+    return report;
+  }
+
+  const client = new ProxmoxClient(
+    await toClientOptions(config, {
+      logger: opts.logger ?? silentLogger,
+      retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+      ...(tls.transport ? { transport: tls.transport } : {}),
+    }),
+  );
+  try {
+    const version = z.object({ version: z.string(), release: z.string().optional() }).loose()
+      .parse(await client.get("/version"));
+    facts.push(`version: Proxmox VE ${version.version}; credentials accepted`);
+
     const status = z.array(
-      z.object({ type: z.string(), name: z.string(), online: z.unknown() }).loose(),
-    )
-      .parse(await backend.client.get("/cluster/status"));
+      z.object({ type: z.string(), name: z.string(), online: z.unknown().optional() }).loose(),
+    ).parse(await client.get("/cluster/status"));
     const cluster = status.find((s) => s.type === "cluster");
     const nodes = status.filter((s) => s.type === "node");
-    console.log(
-      `ok: cluster ${cluster?.name ?? "(standalone)"}, nodes ${
-        nodes.map((n) => `${n.name}${n.online ? "" : " (offline)"}`).join(", ")
-      }`,
+    facts.push(`cluster: ${cluster?.name ?? "(standalone node)"}`);
+    facts.push(
+      `nodes: ${nodes.map((n) => `${n.name}${isOnline(n.online) ? "" : " (offline)"}`).join(", ")}`,
     );
-    if (backend.defaultNode && !nodes.some((n) => n.name === backend.defaultNode)) {
+    if (config.node && !nodes.some((n) => n.name === config.node)) {
       problems.push(
-        `node "${backend.defaultNode}" in the config is not in the cluster: use one of ${
+        `node: "${config.node}" is not a node of this cluster: set node to one of ${
           nodes.map((n) => n.name).join(", ")
-        }`,
+        } or remove it`,
       );
     }
+
     const perms = z.record(z.string(), z.record(z.string(), z.unknown()))
-      .parse(await backend.client.get("/access/permissions"));
-    const root = Object.keys(perms["/"] ?? {});
-    console.log(`ok: privileges on /: ${root.length ? root.sort().join(",") : "(none)"}`);
+      .parse(await client.get("/access/permissions"));
+    const who = config.token_id ? `token ${config.token_id}` : `user ${config.username}`;
+    const root = Object.keys(perms["/"] ?? {}).sort();
+    const paths = Object.keys(perms).length;
+    facts.push(
+      `privileges of ${who} on /: ${root.length ? root.join(",") : "(none)"} (ACL paths: ${paths})`,
+    );
     if (!root.includes("Sys.Audit") && !root.includes("VM.Audit")) {
       problems.push(
-        "the identity lacks VM.Audit/Sys.Audit on /: give it the PVEAuditor role at least",
+        `privileges: ${who} lacks VM.Audit and Sys.Audit on /: grant it the PVEAuditor role ` +
+          "(pveum acl modify / --roles PVEAuditor --tokens ... or --users ...); API tokens with " +
+          "privilege separation need their own ACL entries",
       );
     }
-  } catch (err) {
-    problems.push((err as Error).message);
+  } catch (e) {
+    problems.push(apiProblem(e, config, cert, tls.mode, timeoutMs));
+  } finally {
+    client.close();
   }
-  for (const p of problems) console.log(`problem: ${p}`);
-  return problems.length ? 1 : 0;
+  return report;
+}
+
+function isOnline(value: unknown): boolean {
+  return value === undefined || value === 1 || value === true || value === "1";
+}
+
+/** One line for a failed TLS probe: DNS, refused, timeout or handshake. */
+function networkProblem(e: unknown, target: string, timeoutMs: number): string {
+  if (e instanceof DOMException && (e.name === "TimeoutError" || e.name === "AbortError")) {
+    return `timeout: no TLS handshake with ${target} within ${timeoutMs / 1000} s: check that ` +
+      "the host is reachable (firewall, VPN, routing) and the port is pveproxy's (8006), or " +
+      "raise timeout";
+  }
+  const { kind, reason, hint } = classifyNetworkFailure(e);
+  const code = (e as { code?: unknown })?.code;
+  if (kind === "dns" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return `dns: cannot resolve ${target.replace(/:\d+$/, "")}: check host in the config ` +
+      "(a name this machine's DNS knows, or an IP address)";
+  }
+  return `${kind === "other" ? "connection" : kind}: ${target}: ${reason}: ${hint}`;
+}
+
+/** One line for a failed API call, using what the certificate probe saw. */
+function apiProblem(
+  e: unknown,
+  config: Config,
+  cert: PeerCertificate,
+  mode: string,
+  timeoutMs: number,
+): string {
+  if (e instanceof ProxmoxTimeoutError) {
+    return `timeout: the API did not answer within ${timeoutMs / 1000} s: check the node's load ` +
+      "and pveproxy (systemctl status pveproxy), or raise timeout";
+  }
+  if (e instanceof ProxmoxConnectionError && e.kind === "tls") {
+    if (mode === "ca") {
+      return `ca_file: CA mismatch: the node certificate is issued by "${cert.issuer}", which ` +
+        `${config.ca_file} does not contain: copy /etc/pve/pve-root-ca.pem from a cluster node ` +
+        `into ca_file, or pin the certificate with fingerprint ${cert.fingerprint256}`;
+    }
+    return `tls: the node certificate (issuer "${cert.issuer}") is not trusted by this system: ` +
+      `set ca_file to the cluster CA (/etc/pve/pve-root-ca.pem) or fingerprint to ` +
+      cert.fingerprint256;
+  }
+  if (e instanceof ProxmoxConnectionError) return `${e.kind}: ${e.message}`;
+  if (e instanceof ProxmoxAuthError) {
+    if (config.token_id) {
+      const realm = config.token_id.slice(
+        config.token_id.lastIndexOf("@") + 1,
+        config.token_id.indexOf("!"),
+      );
+      return `auth: token ${config.token_id} was refused: check the realm (${realm}: Linux ` +
+        "users are @pam, Proxmox VE users @pve), that user and token exist (pveum user token " +
+        "list) and token_secret";
+    }
+    const username = config.username ?? "";
+    const realm = username.includes("@") ? username.slice(username.lastIndexOf("@") + 1) : config
+      .realm;
+    return `auth: login as ${username} refused: check the realm (${realm}: Linux users are ` +
+      "@pam, Proxmox VE users @pve) and the password; an API token (token_id, token_secret) " +
+      "is preferred";
+  }
+  if (e instanceof ProxmoxApiError && e.status === 403) {
+    return `privileges: ${e.message}`;
+  }
+  if (e instanceof z.ZodError) {
+    return `api: unexpected answer shape (${e.issues[0]?.message}): is this a Proxmox VE API?`;
+  }
+  return `api: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+/** Checks config and connectivity; prints facts and problems; returns the exit code. */
+export async function runDoctor(cli: CliArgs, logger: Logger): Promise<number> {
+  let report: DoctorReport;
+  if (cli.simulator) {
+    const { startSimulator } = await import("../simulator/mod.ts");
+    await using sim = await startSimulator({ logger });
+    const caFile = await Deno.makeTempFile({ prefix: "proxmox-mcp-ca-", suffix: ".pem" })
+      .catch(() => undefined);
+    const url = new URL(sim.url);
+    const config = configSchema.parse({
+      host: url.hostname,
+      port: Number(url.port),
+      token_id: sim.credentials.admin.tokenId,
+      token_secret: sim.credentials.admin.tokenSecret,
+      ...(caFile ? { ca_file: caFile } : { fingerprint: sim.fingerprint }),
+    });
+    if (caFile) await Deno.writeTextFile(caFile, sim.caCert);
+    try {
+      report = await diagnose({ config, logger });
+    } finally {
+      if (caFile) await Deno.remove(caFile).catch(() => {});
+    }
+  } else {
+    report = await diagnose({ configPath: cli.config, logger });
+  }
+  for (const f of report.facts) console.log(`ok: ${f}`);
+  for (const p of report.problems) console.log(`problem: ${p}`);
+  if (!report.problems.length) console.log("no problems found");
+  return report.problems.length ? 1 : 0;
 }

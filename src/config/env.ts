@@ -26,12 +26,27 @@ export const CONFIG_ENV_VARS = [
   "PROXMOX_FINGERPRINT",
   "PROXMOX_READ_ONLY",
   "PROXMOX_AUDIT_LOG",
+  "PROXMOX_ALLOWED_NODES",
+  "PROXMOX_DENIED_NODES",
+  "PROXMOX_ALLOWED_VMIDS",
+  "PROXMOX_DENIED_VMIDS",
+  "PROXMOX_ALLOWED_POOLS",
+  "PROXMOX_DENIED_POOLS",
+  "PROXMOX_ALLOWED_TAGS",
+  "PROXMOX_DENIED_TAGS",
+  "PROXMOX_PROTECTED_TAGS",
+  "PROXMOX_MAX_MUTATIONS_PER_MINUTE",
+  "PROXMOX_MAX_CREATIONS",
+  "PROXMOX_CREATION_WINDOW",
+  "PROXMOX_CONFIRM_TIMEOUT",
+  "PROXMOX_ELICITATION",
+  "PROXMOX_TASK_TIMEOUT",
 ] as const;
 
 /** One of {@link CONFIG_ENV_VARS}. */
 export type ConfigEnvVar = typeof CONFIG_ENV_VARS[number];
 
-type Kind = "string" | "integer" | "number" | "boolean";
+type Kind = "string" | "integer" | "number" | "boolean" | "list";
 
 /** Which field each variable overrides, and how its string value is converted. */
 export const ENV_FIELDS: Readonly<Record<ConfigEnvVar, { field: ConfigField; kind: Kind }>> = {
@@ -49,6 +64,21 @@ export const ENV_FIELDS: Readonly<Record<ConfigEnvVar, { field: ConfigField; kin
   PROXMOX_FINGERPRINT: { field: "fingerprint", kind: "string" },
   PROXMOX_READ_ONLY: { field: "read_only", kind: "boolean" },
   PROXMOX_AUDIT_LOG: { field: "audit_log", kind: "string" },
+  PROXMOX_ALLOWED_NODES: { field: "allowed_nodes", kind: "list" },
+  PROXMOX_DENIED_NODES: { field: "denied_nodes", kind: "list" },
+  PROXMOX_ALLOWED_VMIDS: { field: "allowed_vmids", kind: "list" },
+  PROXMOX_DENIED_VMIDS: { field: "denied_vmids", kind: "list" },
+  PROXMOX_ALLOWED_POOLS: { field: "allowed_pools", kind: "list" },
+  PROXMOX_DENIED_POOLS: { field: "denied_pools", kind: "list" },
+  PROXMOX_ALLOWED_TAGS: { field: "allowed_tags", kind: "list" },
+  PROXMOX_DENIED_TAGS: { field: "denied_tags", kind: "list" },
+  PROXMOX_PROTECTED_TAGS: { field: "protected_tags", kind: "list" },
+  PROXMOX_MAX_MUTATIONS_PER_MINUTE: { field: "max_mutations_per_minute", kind: "integer" },
+  PROXMOX_MAX_CREATIONS: { field: "max_creations", kind: "integer" },
+  PROXMOX_CREATION_WINDOW: { field: "creation_window", kind: "number" },
+  PROXMOX_CONFIRM_TIMEOUT: { field: "confirm_timeout", kind: "number" },
+  PROXMOX_ELICITATION: { field: "elicitation", kind: "boolean" },
+  PROXMOX_TASK_TIMEOUT: { field: "task_timeout", kind: "number" },
 };
 
 /** Reads one environment variable; returns undefined when unset. */
@@ -72,7 +102,7 @@ const FALSE = new Set(["0", "false", "no", "off"]);
 /** The result of reading the environment: converted values, their variables, and errors. */
 export interface EnvValues {
   /** Converted values by field. */
-  values: Partial<Record<ConfigField, string | number | boolean>>;
+  values: Partial<Record<ConfigField, string | number | boolean | string[]>>;
   /** The variable that supplied each field. */
   vars: Partial<Record<ConfigField, ConfigEnvVar>>;
   /** Conversion errors, named by variable. */
@@ -101,9 +131,11 @@ export function readEnv(env: EnvReader): EnvValues {
   return out;
 }
 
-function convert(raw: string, kind: Kind): string | number | boolean | undefined {
+function convert(raw: string, kind: Kind): string | number | boolean | string[] | undefined {
   const v = raw.trim();
   switch (kind) {
+    case "list":
+      return v.split(/[,;\s]+/).filter(Boolean);
     case "string":
       return raw;
     case "integer":

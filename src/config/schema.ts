@@ -22,6 +22,24 @@ export const ALLOWED = {
   fingerprint: "a SHA-256 fingerprint: 32 hex byte pairs separated by colons (AA:BB:…)",
   read_only: "true or false",
   audit_log: "a file path for the audit log",
+  allowed_nodes: 'a list of node names changes are limited to (e.g. ["pve1", "pve2"])',
+  denied_nodes: "a list of node names never changed",
+  allowed_vmids: 'a list of VMIDs or ranges changes are limited to (e.g. ["100-199", 9000])',
+  denied_vmids: 'a list of VMIDs or ranges never changed (e.g. ["100-109"])',
+  allowed_pools: "a list of pool IDs changes are limited to",
+  denied_pools: "a list of pool IDs never changed",
+  allowed_tags: "a list of tags: only guests with one of them are changed",
+  denied_tags: "a list of tags: guests with any of them are never changed",
+  protected_tags:
+    'a list of tags whose guests need a confirmation for every change (default ["prod", "production"])',
+  max_mutations_per_minute: "an integer 0–10000 (0 = no limit; default 30)",
+  max_creations:
+    "an integer 0–10000 of guests and downloads per creation_window (0 = no limit; default 10)",
+  creation_window: "a number of seconds from 1 to 604800 (default 3600)",
+  confirm_timeout: "a number of seconds from 10 to 3600 a confirmation stays valid (default 300)",
+  elicitation:
+    "true or false: ask the user through MCP elicitation when the client can (default true)",
+  task_timeout: "a number of seconds from 1 to 86400 to wait for a task (default 300)",
 } as const;
 
 /** Every field `config.json` may contain. */
@@ -161,6 +179,49 @@ function checked<T>(field: ConfigField, problem: (v: T) => string | undefined) {
 
 const nonEmpty = (v: string) => (v.trim() === "" ? "it is empty" : undefined);
 
+/** A list of names (nodes, pools, tags) for `field`. */
+function nameList(field: ConfigField, pattern: RegExp) {
+  return z.array(
+    z.string({ error: expected(field) }).regex(pattern, { error: expected(field) }),
+    { error: expected(field) },
+  ).optional();
+}
+
+const VMID_RANGE = /^\s*\d+\s*(-\s*\d+\s*)?$/;
+
+/** Why `value` is not a VMID or range; undefined when it is fine. */
+export function vmidRangeProblem(value: string | number): string | undefined {
+  const s = String(value).trim();
+  if (!VMID_RANGE.test(s)) return "write a VMID (105) or a range (100-199)";
+  const [from, to = from] = s.split("-").map((x) => Number(x.trim()));
+  if (from < 100 || to > 999999999) return "VMIDs are 100–999999999";
+  if (from > to) return "the range runs backwards: write low-high";
+  return undefined;
+}
+
+function vmidList(field: ConfigField) {
+  return z.array(
+    z.union([z.string(), z.number()], { error: expected(field) })
+      .superRefine(checked(field, vmidRangeProblem)),
+    { error: expected(field) },
+  ).optional();
+}
+
+function intIn(field: ConfigField, min: number, max: number) {
+  return z.number({ error: expected(field, unquoteHint) })
+    .refine((v) => Number.isInteger(v) && v >= min && v <= max, { error: expected(field) })
+    .optional();
+}
+
+function numIn(field: ConfigField, min: number, max: number) {
+  return z.number({ error: expected(field, unquoteHint) })
+    .refine((v) => v >= min && v <= max, { error: expected(field) })
+    .optional();
+}
+
+const TAG = /^[a-z0-9_][a-z0-9_\-+.]*$/i;
+const POOL = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
 /** The schema of a complete, merged configuration (file and environment). */
 export const configSchema = z.object({
   host: z.string({ error: expected("host") }).superRefine(checked("host", hostProblem)),
@@ -193,6 +254,21 @@ export const configSchema = z.object({
   read_only: z.boolean({ error: expected("read_only", unquoteHint) }).default(true),
   audit_log: z.string({ error: expected("audit_log") })
     .superRefine(checked("audit_log", nonEmpty)).optional(),
+  allowed_nodes: nameList("allowed_nodes", NODE),
+  denied_nodes: nameList("denied_nodes", NODE),
+  allowed_vmids: vmidList("allowed_vmids"),
+  denied_vmids: vmidList("denied_vmids"),
+  allowed_pools: nameList("allowed_pools", POOL),
+  denied_pools: nameList("denied_pools", POOL),
+  allowed_tags: nameList("allowed_tags", TAG),
+  denied_tags: nameList("denied_tags", TAG),
+  protected_tags: nameList("protected_tags", TAG),
+  max_mutations_per_minute: intIn("max_mutations_per_minute", 0, 10000),
+  max_creations: intIn("max_creations", 0, 10000),
+  creation_window: numIn("creation_window", 1, 604800),
+  confirm_timeout: numIn("confirm_timeout", 10, 3600),
+  elicitation: z.boolean({ error: expected("elicitation", unquoteHint) }).optional(),
+  task_timeout: numIn("task_timeout", 1, 86400),
 });
 
 /** A validated configuration with defaults applied. */

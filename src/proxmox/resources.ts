@@ -46,29 +46,9 @@ export interface ClusterResource {
   level?: string;
 }
 
-const STRING_FIELDS = [
-  "node",
-  "name",
-  "status",
-  "tags",
-  "pool",
-  "storage",
-  "content",
-  "plugintype",
-  "hastate",
-  "lock",
-  "level",
-] as const;
-const NUMBER_FIELDS = [
-  "vmid",
-  "cpu",
-  "maxcpu",
-  "mem",
-  "maxmem",
-  "disk",
-  "maxdisk",
-  "uptime",
-] as const;
+function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
 
 function toNumber(v: unknown): number | undefined {
   if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
@@ -87,29 +67,39 @@ function toFlag(v: unknown): boolean | undefined {
 /**
  * Parses one `/cluster/resources` entry: undefined unless it is an object with string `id` and
  * `type`; numbers are coerced, flags become booleans, malformed fields are left out. Written
- * without zod because it runs once per entry on lists of tens of thousands.
+ * without zod, with one object shape for every entry, because it runs once per entry on lists
+ * of tens of thousands.
  */
 export function parseResource(entry: unknown): ClusterResource | undefined {
-  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return undefined;
+  if (typeof entry !== "object" || entry === null) return undefined;
   const e = entry as Record<string, unknown>;
   if (typeof e.id !== "string" || typeof e.type !== "string") return undefined;
-  const out: ClusterResource = { id: e.id, type: e.type };
-  for (const k of STRING_FIELDS) {
-    const v = e[k];
-    if (typeof v === "string") out[k] = v;
-  }
-  for (const k of NUMBER_FIELDS) {
-    const v = e[k];
-    if (v !== undefined) {
-      const n = toNumber(v);
-      if (n !== undefined) out[k] = n;
-    }
-  }
-  const template = toFlag(e.template);
-  if (template !== undefined) out.template = template;
-  const shared = toFlag(e.shared);
-  if (shared !== undefined) out.shared = shared;
-  return out;
+  const r: ClusterResource = {
+    id: e.id,
+    type: e.type,
+    node: str(e.node),
+    vmid: typeof e.vmid === "number" ? e.vmid : toNumber(e.vmid),
+    name: str(e.name),
+    status: str(e.status),
+    cpu: typeof e.cpu === "number" ? e.cpu : toNumber(e.cpu),
+    maxcpu: typeof e.maxcpu === "number" ? e.maxcpu : toNumber(e.maxcpu),
+    mem: typeof e.mem === "number" ? e.mem : toNumber(e.mem),
+    maxmem: typeof e.maxmem === "number" ? e.maxmem : toNumber(e.maxmem),
+    disk: typeof e.disk === "number" ? e.disk : toNumber(e.disk),
+    maxdisk: typeof e.maxdisk === "number" ? e.maxdisk : toNumber(e.maxdisk),
+    uptime: typeof e.uptime === "number" ? e.uptime : toNumber(e.uptime),
+    template: toFlag(e.template),
+    tags: str(e.tags),
+    pool: str(e.pool),
+    storage: str(e.storage),
+    content: str(e.content),
+    plugintype: str(e.plugintype),
+    shared: toFlag(e.shared),
+    hastate: str(e.hastate),
+    lock: str(e.lock),
+    level: str(e.level),
+  };
+  return r;
 }
 
 /** Parses a `/cluster/resources` answer, dropping entries that are not objects with id and type. */
@@ -151,16 +141,16 @@ export function isGuest(r: ClusterResource): boolean {
   return r.type === "qemu" || r.type === "lxc";
 }
 
-/** Index keys a snapshot answers without scanning: one per attribute value. */
-export type IndexKey =
-  | `type:${string}`
-  | `node:${string}`
-  | `status:${string}`
-  | `tag:${string}`
-  | `pool:${string}`;
+/** Attributes a snapshot indexes; `type` also has the value `vm` (QEMU and LXC). */
+export type IndexedAttribute = "type" | "node" | "status" | "tag" | "pool";
 
 const EMPTY: readonly ClusterResource[] = Object.freeze([]);
 const NO_TAGS: readonly string[] = Object.freeze([]);
+
+interface TagInfo {
+  tags: readonly string[];
+  lower: readonly string[];
+}
 
 /**
  * One reading of `/cluster/resources`, indexed: by VMID, and by type, node, status, tag
@@ -173,50 +163,62 @@ export class ResourceSnapshot {
   /** Every entry, ordered by VMID (entries without one last), then id. */
   readonly all: readonly ClusterResource[];
   #byVmid = new Map<number, ClusterResource>();
-  #index = new Map<string, ClusterResource[]>();
-  #tags = new Map<ClusterResource, readonly string[]>();
+  #index: Record<IndexedAttribute, Map<string, ClusterResource[]>> = {
+    type: new Map(),
+    node: new Map(),
+    status: new Map(),
+    tag: new Map(),
+    pool: new Map(),
+  };
+  #tags = new Map<ClusterResource, TagInfo>();
   #memo = new Map<string, unknown>();
 
   constructor(entries: readonly ClusterResource[], at: number) {
     this.at = at;
-    this.all = [...entries].sort(snapshotOrder);
+    this.all = isSorted(entries) ? entries : [...entries].sort(snapshotOrder);
+    const { type, node, status, tag, pool } = this.#index;
+    const tagCache = new Map<string, TagInfo>();
     for (const r of this.all) {
-      this.#add(`type:${r.type}`, r);
-      if (isGuest(r)) {
-        this.#add("type:vm", r);
+      add(type, r.type, r);
+      if (r.type === "qemu" || r.type === "lxc") {
+        add(type, "vm", r);
         if (r.vmid !== undefined) this.#byVmid.set(r.vmid, r);
       }
-      if (r.node !== undefined) this.#add(`node:${r.node}`, r);
-      if (r.status !== undefined) this.#add(`status:${r.status}`, r);
-      if (r.pool !== undefined) this.#add(`pool:${r.pool}`, r);
-      if (r.type === "pool") this.#add(`pool:${r.id.replace(/^\/pool\//, "")}`, r);
+      if (r.node !== undefined) add(node, r.node, r);
+      if (r.status !== undefined) add(status, r.status, r);
+      if (r.pool !== undefined) add(pool, r.pool, r);
+      if (r.type === "pool") add(pool, r.id.replace(/^\/pool\//, ""), r);
       if (r.tags) {
-        const tags = splitTags(r.tags);
-        this.#tags.set(r, tags);
-        for (const t of new Set(tags.map((t) => t.toLowerCase()))) this.#add(`tag:${t}`, r);
+        let info = tagCache.get(r.tags);
+        if (!info) {
+          const tags = splitTags(r.tags);
+          info = { tags, lower: [...new Set(tags.map((t) => t.toLowerCase()))] };
+          tagCache.set(r.tags, info);
+        }
+        this.#tags.set(r, info);
+        for (const t of info.lower) add(tag, t, r);
       }
     }
   }
 
-  #add(key: string, r: ClusterResource): void {
-    const list = this.#index.get(key);
-    if (list) list.push(r);
-    else this.#index.set(key, [r]);
+  /** Entries whose `attribute` is `value` (tags: lower-case), in snapshot order. */
+  lookup(attribute: IndexedAttribute, value: string): readonly ClusterResource[] {
+    return this.#index[attribute].get(value) ?? EMPTY;
+  }
+
+  /** The tags of `r`, split once per distinct tag list when the snapshot was built. */
+  tags(r: ClusterResource): readonly string[] {
+    return this.#tags.get(r)?.tags ?? NO_TAGS;
+  }
+
+  /** The tags of `r` in lower case, without duplicates. */
+  lowerTags(r: ClusterResource): readonly string[] {
+    return this.#tags.get(r)?.lower ?? NO_TAGS;
   }
 
   /** The guest (QEMU or LXC) with `vmid`, if the snapshot has it. */
   guest(vmid: number): ClusterResource | undefined {
     return this.#byVmid.get(vmid);
-  }
-
-  /** Entries with the attribute value `key` (tags lower-case), in snapshot order. */
-  lookup(key: IndexKey): readonly ClusterResource[] {
-    return this.#index.get(key) ?? EMPTY;
-  }
-
-  /** The tags of `r`, split once when the snapshot was built. */
-  tags(r: ClusterResource): readonly string[] {
-    return this.#tags.get(r) ?? NO_TAGS;
   }
 
   /**
@@ -249,6 +251,19 @@ export class ResourceSnapshot {
       .slice(0, count)
       .sort((a, b) => a - b);
   }
+}
+
+function add(map: Map<string, ClusterResource[]>, key: string, r: ClusterResource): void {
+  const list = map.get(key);
+  if (list) list.push(r);
+  else map.set(key, [r]);
+}
+
+function isSorted(entries: readonly ClusterResource[]): boolean {
+  for (let i = 1; i < entries.length; i++) {
+    if (snapshotOrder(entries[i - 1], entries[i]) > 0) return false;
+  }
+  return true;
 }
 
 function snapshotOrder(a: ClusterResource, b: ClusterResource): number {

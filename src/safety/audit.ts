@@ -36,10 +36,15 @@ export class AuditLog {
    * path, lines are kept in memory only.
    */
   static async open(path: string | undefined, clock: Clock): Promise<AuditLog> {
-    if (!path) return new AuditLog(undefined, GENESIS, clock);
+    if (!path) return AuditLog.memory(clock);
     const prev = await lastHash(path);
     const file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
     return new AuditLog(path, prev, clock, file);
+  }
+
+  /** A log kept in memory only (the last 1000 lines). */
+  static memory(clock: Clock): AuditLog {
+    return new AuditLog(undefined, GENESIS, clock);
   }
 
   /** Lines written by this process (the last 1000 when writing to memory only). */

@@ -21,7 +21,8 @@ export function auditStage(log: AuditLog): Stage {
     const id = crypto.randomUUID().slice(0, 8);
     const write = async (record: AuditRecord, level: LogLevel) => {
       const full = { id, tool: call.tool.name, ...record, ...facts(call) };
-      call.ctx.logger.log(level, `${call.tool.name}: ${String(record.decision)}`, {
+      const what = record.event === "result" ? record.outcome : record.decision;
+      call.ctx.logger.log(level, `${call.tool.name}: ${String(what)}`, {
         id,
         summary: call.change?.summary,
         ...pick(record, ["stage", "reason", "outcome", "upids", "error"]),

@@ -116,7 +116,9 @@ function renderParams(params: ApiParams): string {
 
 /** A short label for a target: `qemu 101 (web-01) on pve1`. */
 export function targetLabel(t: Target): string {
-  if (t.vmid === undefined) return t.storage ? `storage ${t.storage} on ${t.node}` : `node ${t.node}`;
+  if (t.vmid === undefined) {
+    return t.storage ? `storage ${t.storage} on ${t.node}` : `node ${t.node}`;
+  }
   const kind = t.type ? `${t.type} ` : "guest ";
   return `${kind}${t.vmid}${t.name ? ` (${t.name})` : ""} on ${t.node}`;
 }

@@ -24,7 +24,10 @@ export function planStage(): Stage {
     }
     const change = await call.tool.plan(call.args, call.ctx);
     for (const r of change.requests) {
-      const params = definedParams(r.params) as Record<string, string | number | boolean | string[]>;
+      const params = definedParams(r.params) as Record<
+        string,
+        string | number | boolean | string[]
+      >;
       const check = validateRequest(r.method, r.path, params);
       if (!check.ok) {
         const detail = check.errors

@@ -155,9 +155,11 @@ export class Scope {
     for (const t of change.targets) {
       this.check(t);
       if (change.removes && t.protection && t.exists) {
-        const what = change.removes === "guest" ? "deleted or overwritten" : "have disks removed";
+        const what = change.removes === "guest"
+          ? "be deleted or overwritten"
+          : "have disks removed";
         throw new PolicyRefusal(
-          `Refused: ${targetLabel(t)} has Proxmox's protection flag set, so it can't be ${what}. ` +
+          `Refused: ${targetLabel(t)} has Proxmox's protection flag set, so it can't ${what}. ` +
             "Someone with access to Proxmox must turn protection off first if this is intended",
           "scope",
         );

@@ -17,29 +17,54 @@
  * @module
  */
 import type { Tool } from "../tools/tool.ts";
-import type { AuditLog } from "./audit.ts";
+import type { Clock } from "../util/clock.ts";
+import { AuditLog } from "./audit.ts";
 import { auditStage } from "./audit_stage.ts";
 import { confirmationStage } from "./confirm.ts";
 import { allowedInReadOnly, modeStage } from "./mode.ts";
 import { Pipeline } from "./pipeline.ts";
 import { dryRunStage, planStage } from "./plan.ts";
-import { type RateLimiter, rateLimitStage } from "./rate_limit.ts";
-import { type Scope, scopeStage } from "./scope.ts";
-import type { ConfirmationTokens } from "./tokens.ts";
+import { RateLimiter, rateLimitStage } from "./rate_limit.ts";
+import { Scope, scopeStage } from "./scope.ts";
+import { type SafetySettings, safetySettings } from "./settings.ts";
+import { ConfirmationTokens } from "./tokens.ts";
 
-/** Everything the safety pipeline is configured with. */
-export interface SafetyOptions {
-  readOnly: boolean;
+/**
+ * The process-wide safety state: one scope, one rate limiter, one token issuer and one audit
+ * log shared by every MCP session (so a new session neither resets a limit nor forks the chain).
+ */
+export interface Safety {
+  settings: SafetySettings;
   scope: Scope;
   limiter: RateLimiter;
   tokens: ConfirmationTokens;
   audit: AuditLog;
-  /** Ask the human through MCP elicitation when the client supports it (default true). */
-  elicitation?: boolean;
+}
+
+/** Creates the safety state; the audit log is kept in memory unless `auditPath` is given. */
+export async function openSafety(
+  settings: SafetySettings = safetySettings(),
+  opts: { clock: Clock; auditPath?: string },
+): Promise<Safety> {
+  return {
+    ...memorySafety(settings, opts.clock),
+    audit: await AuditLog.open(opts.auditPath, opts.clock),
+  };
+}
+
+/** Safety state with an in-memory audit log. */
+export function memorySafety(settings: SafetySettings, clock: Clock): Safety {
+  return {
+    settings,
+    scope: new Scope(settings.scope),
+    limiter: new RateLimiter(settings.limits, clock),
+    tokens: new ConfirmationTokens({ clock, ttlMs: settings.confirmTimeoutMs }),
+    audit: AuditLog.memory(clock),
+  };
 }
 
 /** The pipeline every tool call goes through. */
-export function safetyPipeline(opts: SafetyOptions): Pipeline {
+export function safetyPipeline(opts: Safety & { readOnly: boolean }): Pipeline {
   return new Pipeline(
     [
       auditStage(opts.audit),
@@ -48,7 +73,7 @@ export function safetyPipeline(opts: SafetyOptions): Pipeline {
       scopeStage(opts.scope),
       dryRunStage(),
       rateLimitStage(opts.limiter),
-      confirmationStage({ tokens: opts.tokens, elicitation: opts.elicitation }),
+      confirmationStage({ tokens: opts.tokens, elicitation: opts.settings.elicitation }),
     ],
     (tool: Tool) => !opts.readOnly || allowedInReadOnly(tool),
   );

@@ -8,11 +8,12 @@ import { loadConfig } from "../config/mod.ts";
 import { toClientOptions } from "../config/mod.ts";
 import { ProxmoxClient } from "../proxmox/client.ts";
 import { chooseTls, type TlsMode } from "../proxmox/tls_mode.ts";
-import { allowedInReadOnly, modeStage } from "../safety/mode.ts";
-import { Pipeline } from "../safety/pipeline.ts";
+import { safetySettings } from "../safety/settings.ts";
+import { memorySafety, openSafety, type Safety, safetyPipeline } from "../safety/stages.ts";
 import { catalogue } from "../tools/catalogue.ts";
 import { Inventory } from "../tools/inventory.ts";
-import type { ProxmoxApi } from "../tools/context.ts";
+import type { ProxmoxApi, TaskWaitSettings } from "../tools/context.ts";
+import { DEFAULT_TASK_WAIT } from "../tools/task_wait.ts";
 import type { Tool } from "../tools/tool.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
@@ -29,6 +30,8 @@ export interface Backend extends AsyncDisposable {
   readOnly: boolean;
   /** How the Proxmox node certificate is checked (`insecure` for `verify_ssl: false`). */
   tls?: TlsMode;
+  /** Process-wide safety state (scope, rate limits, tokens, audit log); defaults if absent. */
+  safety?: Safety;
 }
 
 /** How to open a backend. */
@@ -54,6 +57,7 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
       logger: opts.logger,
     });
     const { tokenId, tokenSecret } = sim.credentials.admin;
+    const safety = await openSafety(safetySettings(), { clock: opts.clock ?? systemClock });
     const client = new ProxmoxClient({
       baseUrl: sim.url,
       auth: { type: "token", tokenId, secret: tokenSecret },
@@ -66,8 +70,10 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
       description: `embedded simulator at ${sim.url}`,
       tls: "ca",
       readOnly: opts.readOnly ?? false,
+      safety,
       async [Symbol.asyncDispose]() {
         client.close();
+        safety.audit.close();
         await sim.close();
       },
     };
@@ -82,15 +88,29 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
       ...(tls.transport ? { transport: tls.transport } : {}),
     }),
   );
+  const readOnly = opts.readOnly || loaded.config.read_only;
+  if (!readOnly && !loaded.config.audit_log) {
+    opts.logger.log(
+      "warning",
+      "Changes are allowed but audit_log is not set: the audit trail is kept in memory only",
+    );
+  }
+  const safety = await openSafety(safetySettings(loaded.config), {
+    clock: opts.clock ?? systemClock,
+    auditPath: loaded.config.audit_log,
+  });
   return {
     client,
+    safety,
     tls: tls.mode,
-    description: `${loaded.config.host}:${loaded.config.port} (${loaded.source}; ${tls.description})`,
+    description:
+      `${loaded.config.host}:${loaded.config.port} (${loaded.source}; ${tls.description})`,
     defaultNode: loaded.config.node,
-    readOnly: opts.readOnly || loaded.config.read_only,
+    readOnly,
     // deno-lint-ignore require-await
     async [Symbol.asyncDispose]() {
       client.close();
+      safety.audit.close();
     },
   };
 }
@@ -99,24 +119,33 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
 export function buildServer(
   backend: Backend,
   logger: Logger,
-  opts: { tools?: readonly Tool[]; clock?: Clock } = {},
+  opts: { tools?: readonly Tool[]; clock?: Clock; tasks?: Partial<TaskWaitSettings> } = {},
 ): McpServer {
   const clock = opts.clock ?? systemClock;
-  const inventory = new Inventory(backend.client, clock);
-  const pipeline = new Pipeline(
-    [modeStage(backend.readOnly)],
-    (tool) => !backend.readOnly || allowedInReadOnly(tool),
-  );
+  const inventory = Inventory.shared(backend.client, clock);
+  const safety = backend.safety ?? memorySafety(safetySettings(), clock);
+  const pipeline = safetyPipeline({ ...safety, readOnly: backend.readOnly });
+  const tasks: TaskWaitSettings = {
+    ...DEFAULT_TASK_WAIT,
+    timeoutMs: safety.settings.taskTimeoutMs,
+    clock,
+    ...opts.tasks,
+  };
   return createMcpServer({
     tools: opts.tools ?? catalogue,
     pipeline,
     logger,
-    context: (signal) => ({
+    elicitTimeoutMs: safety.settings.confirmTimeoutMs,
+    context: (signal, extras) => ({
       api: backend.client,
       inventory,
       defaultNode: backend.defaultNode,
       signal,
-      logger,
+      logger: extras.logger,
+      progress: extras.progress,
+      elicit: extras.elicit,
+      scope: safety.scope,
+      tasks,
     }),
   });
 }

@@ -164,7 +164,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     if (req.method === "POST") {
       const read = await readLimited(req, maxBody);
       if (read === "too large") {
-        return jsonRpcError(413, `Payload too large: request bodies are limited to ${maxBody} bytes`);
+        return jsonRpcError(
+          413,
+          `Payload too large: request bodies are limited to ${maxBody} bytes`,
+        );
       }
       let body: unknown;
       try {
@@ -239,7 +242,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     port: opts.port,
     onListen: (addr) => listening.resolve(addr),
     onError: (e) => {
-      log.log("error", "HTTP request failed", { error: e instanceof Error ? e.message : String(e) });
+      log.log("error", "HTTP request failed", {
+        error: e instanceof Error ? e.message : String(e),
+      });
       return jsonRpcError(500, "Internal server error");
     },
   }, handler);
@@ -363,5 +368,9 @@ function onBodyDone(res: Response, done: () => void): Response {
       return reader.cancel(reason);
     },
   });
-  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }

@@ -1,29 +1,57 @@
 /**
  * Builds the MCP server from the catalogue: one registration per visible row, every call
- * through the policy pipeline.
+ * through the policy pipeline. Each call's context carries the request's cancellation signal,
+ * a progress sender (when the client asked for progress), an elicitation function (when the
+ * client supports it) and a logger that also sends MCP logging notifications once the client
+ * has chosen a level.
  *
  * @module
  */
 import type { Pipeline } from "../safety/pipeline.ts";
+import type { ElicitAnswer, ElicitRequest } from "../safety/confirm.ts";
 import type { ToolContext } from "../tools/context.ts";
 import type { Tool } from "../tools/tool.ts";
-import type { Logger } from "../util/log.ts";
+import type { Logger, LogLevel } from "../util/log.ts";
 import { describeError } from "./errors.ts";
-import { type CallToolResult, McpServer } from "./sdk.ts";
+import {
+  type CallToolResult,
+  McpServer,
+  type RequestHandlerExtra,
+  type ServerNotification,
+  type ServerRequest,
+  SetLevelRequestSchema,
+} from "./sdk.ts";
 import { VERSION } from "../version.ts";
+
+/** Per-call facilities the server offers a tool context. */
+export interface CallExtras {
+  /** Logs to stderr and, when the client asked for it, as MCP logging notifications. */
+  logger: Logger;
+  progress?: ToolContext["progress"];
+  elicit?: ToolContext["elicit"];
+}
 
 /** What the server is built from. */
 export interface ServerOptions {
   tools: readonly Tool[];
   pipeline: Pipeline;
   /** Builds the context of one call; `signal` aborts when the client cancels. */
-  context(signal: AbortSignal): ToolContext;
+  context(signal: AbortSignal, extras: CallExtras): ToolContext;
   logger: Logger;
+  /** How long to wait for a user's answer to a confirmation question (default 5 min). */
+  elicitTimeoutMs?: number;
 }
 
 const INSTRUCTIONS =
   "Tools for a Proxmox VE cluster. Guests (VMs and containers) are addressed by VMID; the node is looked up. " +
-  "Lists are paged: pass next_cursor to continue. Sizes are bytes, cpu is a fraction of the cores.";
+  "Lists are paged: pass next_cursor to continue. Sizes are bytes, cpu is a fraction of the cores. " +
+  "Tools that change the cluster check first and take dry_run=true to show their plan; destructive ones " +
+  "need a confirmation: the user is asked, or the first call returns a plan and a confirmation_token to " +
+  "repeat the same call with once the user agreed.";
+
+const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** Creates an MCP server offering every tool the pipeline lets clients see. */
 export function createMcpServer(opts: ServerOptions): McpServer {
@@ -31,6 +59,50 @@ export function createMcpServer(opts: ServerOptions): McpServer {
     { name: "proxmox-mcp", title: "Proxmox VE", version: VERSION },
     { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
   );
+  let clientLevel: string | undefined;
+  server.server.setRequestHandler(SetLevelRequestSchema, (request) => {
+    clientLevel = request.params.level;
+    return {};
+  });
+  const wants = (level: LogLevel) =>
+    clientLevel !== undefined && LEVELS.indexOf(level) >= LEVELS.indexOf(clientLevel);
+
+  const extrasFor = (extra: Extra): CallExtras => {
+    const logger: Logger = {
+      log(level, message, fields) {
+        opts.logger.log(level, message, fields);
+        if (!wants(level)) return;
+        extra.sendNotification({
+          method: "notifications/message",
+          params: { level, logger: "proxmox-mcp", data: { message, ...fields } },
+        }).catch(() => {});
+      },
+    };
+    const token = extra._meta?.progressToken;
+    const progress: CallExtras["progress"] = token === undefined
+      ? undefined
+      : (p) =>
+        extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken: token, ...p },
+        });
+    const caps = server.server.getClientCapabilities()?.elicitation;
+    const elicit: CallExtras["elicit"] = caps && (caps.form !== undefined || !caps.url)
+      ? async (req: ElicitRequest): Promise<ElicitAnswer> => {
+        const r = await server.server.elicitInput(
+          { mode: "form", message: req.message, requestedSchema: req.requestedSchema },
+          {
+            relatedRequestId: extra.requestId,
+            timeout: opts.elicitTimeoutMs ?? 300_000,
+            signal: extra.signal,
+          },
+        );
+        return { action: r.action, content: r.content as Record<string, unknown> | undefined };
+      }
+      : undefined;
+    return { logger, progress, elicit };
+  };
+
   for (const tool of opts.tools) {
     if (!opts.pipeline.visible(tool)) continue;
     server.registerTool(
@@ -40,15 +112,16 @@ export function createMcpServer(opts: ServerOptions): McpServer {
         description: tool.description,
         inputSchema: tool.input,
         outputSchema: tool.output,
-        annotations: { title: tool.title, ...tool.annotations },
+        annotations: tool.annotations,
       },
       async (args, extra): Promise<CallToolResult> => {
         const started = performance.now();
+        const extras = extrasFor(extra);
         try {
           const out = await opts.pipeline.run({
             tool,
             args: args as Record<string, unknown>,
-            ctx: opts.context(extra.signal),
+            ctx: opts.context(extra.signal, extras),
           });
           opts.logger.log("debug", `tool ${tool.name}`, {
             ms: Math.round(performance.now() - started),

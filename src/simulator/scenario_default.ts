@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { formatUpid } from "../proxmox/upid.ts";
 import { type ClusterState, Guest, type GuestConfig, type VolumeState } from "./state.ts";
 import type { TaskSpec } from "./tasks.ts";
 import {
@@ -492,10 +493,15 @@ function addVolumes(state: ClusterState, now: number, night: number): void {
 }
 
 function verifyUpid(node: string, at: number): string {
-  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, "0");
-  return `UPID:pbs-sim:${hex(0x1f00 + (at % 97))}:${hex(0x4000)}:${
-    hex(Math.floor(at / 1000))
-  }:verificationjob:${node}-daily:root@pam:`;
+  return formatUpid({
+    node: "pbs-sim",
+    pid: 0x1f00 + (at % 97),
+    pstart: 0x4000,
+    starttime: Math.floor(at / 1000),
+    type: "verificationjob",
+    id: `${node}-daily`,
+    user: "root@pam",
+  });
 }
 
 function backupLines(

@@ -1,14 +1,15 @@
 /**
  * The only socket of the simulator: HTTPS on a loopback address.
  *
- * Served with `node:https` rather than `Deno.serve`: Deno.serve's TLS connections keep Nagle's
- * algorithm on (no TCP_NODELAY option), which adds ~40 ms to every response larger than a few
- * kilobytes on loopback. `node:https` sets `noDelay` and also sends PVE's reason phrases
- * ("595 no such cluster node 'pve9'"), which Deno.serve drops.
+ * It uses `node:https` rather than `Deno.serve` for one reason: `Deno.serve` over TLS leaves
+ * Nagle's algorithm on, so answers of about 1 to 16 KB wait ~40 ms for the client's delayed
+ * ACK, which would make the simulator (and every benchmark against it) 100 times slower than
+ * a real `pveproxy`. `node:https` sets `TCP_NODELAY` on accepted sockets.
  *
  * @module
  */
-import https from "node:https";
+import { Buffer } from "node:buffer";
+import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../util/log.ts";
 import { simulatorServerCert, simulatorServerKey } from "./tls/certs.ts";
@@ -31,37 +32,6 @@ export function assertLoopback(hostname: string): void {
   }
 }
 
-async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    headers.set(name, Array.isArray(value) ? value.join(name === "cookie" ? "; " : ", ") : value);
-  }
-  const method = req.method ?? "GET";
-  let body: Uint8Array<ArrayBuffer> | undefined;
-  if (method !== "GET" && method !== "HEAD") {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of req) chunks.push(chunk as Uint8Array);
-    const size = chunks.reduce((n, c) => n + c.length, 0);
-    body = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      body.set(c, at);
-      at += c.length;
-    }
-  }
-  return new Request(`${origin}${req.url ?? "/"}`, { method, headers, body });
-}
-
-async function send(res: ServerResponse, response: Response): Promise<void> {
-  const body = new Uint8Array(await response.arrayBuffer());
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
-  headers["content-length"] = String(body.length);
-  res.writeHead(response.status, response.statusText || undefined, headers);
-  res.end(body);
-}
-
 /** Serves `handler` over HTTPS with the bundled test certificate on a loopback address. */
 export function serveHttps(
   hostname: string,
@@ -70,32 +40,29 @@ export function serveHttps(
   logger: Logger,
 ): Promise<Listener> {
   assertLoopback(hostname);
-  const bind = hostname === "localhost" ? "127.0.0.1" : hostname;
-  const server = https.createServer({
-    cert: simulatorServerCert,
-    key: simulatorServerKey,
-    noDelay: true,
-  }, (req, res) => {
-    const origin = `https://${bind.includes(":") ? `[${bind}]` : bind}:${actualPort}`;
-    toRequest(req, origin)
-      .then(handler)
-      .then((response) => send(res, response))
-      .catch((error) => {
+  const host = hostname === "localhost" ? "127.0.0.1" : hostname;
+  const server: Server = createServer(
+    { cert: simulatorServerCert, key: simulatorServerKey, noDelay: true },
+    (req, res) => {
+      answer(host, req, res, handler).catch((error) => {
         logger.log("error", "Simulator request failed", { message: String(error) });
         if (!res.headersSent) res.writeHead(500);
         res.end();
       });
-  });
-  let actualPort = port;
+    },
+  );
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, bind, () => {
-      const addr = server.address();
-      actualPort = typeof addr === "object" && addr ? addr.port : port;
+    server.listen(port, host, () => {
       server.off("error", reject);
+      const addr = server.address();
+      if (addr === null || typeof addr === "string") {
+        reject(new Error("Simulator listener has no TCP address"));
+        return;
+      }
       resolve({
-        hostname: bind,
-        port: actualPort,
+        hostname: addr.address,
+        port: addr.port,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
@@ -104,4 +71,36 @@ export function serveHttps(
       });
     });
   });
+}
+
+/** Turns a Node request into a web `Request`, runs `handler`, writes its `Response`. */
+async function answer(
+  host: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: (request: Request) => Promise<Response>,
+): Promise<void> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of req) chunks.push(chunk as Uint8Array);
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
+  }
+  const method = req.method ?? "GET";
+  const authority = host.includes(":") ? `[${host}]` : host;
+  const request = new Request(`https://${authority}:${req.socket.localPort}${req.url ?? "/"}`, {
+    method,
+    headers,
+    body: method === "GET" || method === "HEAD" || chunks.length === 0
+      ? undefined
+      : Buffer.concat(chunks),
+  });
+  const response = await handler(request);
+  const body = Buffer.from(await response.arrayBuffer());
+  const out: Record<string, string> = {};
+  response.headers.forEach((v, k) => (out[k] = v));
+  out["content-length"] = String(body.length);
+  res.writeHead(response.status, response.statusText || undefined, out);
+  res.end(body);
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { formatUpid } from "../proxmox/upid.ts";
 import type { Clock } from "../util/clock.ts";
 import type { ClusterState, TaskState } from "./state.ts";
 
@@ -31,35 +32,6 @@ export interface TaskSpec {
   onEnd?: (exitstatus: string) => void;
 }
 
-const hex8 = (n: number) => (n >>> 0).toString(16).toUpperCase().padStart(8, "0");
-
-/** Parses a UPID into its parts; null when malformed. */
-export function parseUpid(
-  upid: string,
-): {
-  node: string;
-  pid: number;
-  pstart: number;
-  starttime: number;
-  type: string;
-  id: string;
-  user: string;
-} | null {
-  const m =
-    /^UPID:([a-zA-Z0-9][a-zA-Z0-9.-]*):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/
-      .exec(upid);
-  if (!m) return null;
-  return {
-    node: m[1],
-    pid: parseInt(m[2], 16),
-    pstart: parseInt(m[3], 16),
-    starttime: parseInt(m[4], 16),
-    type: m[5],
-    id: m[6],
-    user: m[7],
-  };
-}
-
 /** Runs simulated tasks for one cluster state. */
 export class TaskEngine {
   #state: ClusterState;
@@ -84,9 +56,15 @@ export class TaskEngine {
     const pstart = Math.max(0, Math.floor((startAt - (node?.bootedAt ?? startAt)) / 10));
     const starttime = Math.floor(startAt / 1000);
     const id = spec.id ?? "";
-    const upid = `UPID:${spec.node}:${hex8(pid)}:${hex8(pstart)}:${
-      hex8(starttime)
-    }:${spec.type}:${id}:${spec.user}:`;
+    const upid = formatUpid({
+      node: spec.node,
+      pid,
+      pstart,
+      starttime,
+      type: spec.type,
+      id,
+      user: spec.user,
+    });
     const duration = spec.durationMs ?? this.durationMs;
     const lines = spec.lines ?? [];
     const task: TaskState = {

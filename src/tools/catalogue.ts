@@ -5,10 +5,17 @@
  * @module
  */
 import { accessTools } from "./access.ts";
+import { backupTools } from "./backups.ts";
 import { clusterTools } from "./cluster.ts";
+import { guestChangeTools } from "./guest_change.ts";
 import { guestTools } from "./guests.ts";
 import { nodeTools } from "./nodes.ts";
+import { powerTools } from "./power.ts";
+import { provisionTools } from "./provision.ts";
+import { snapshotTools } from "./snapshots.ts";
 import { storageTools } from "./storage.ts";
+import { storageWriteTools } from "./storage_write.ts";
+import { taskStopTools } from "./task_stop.ts";
 import { taskTools } from "./tasks.ts";
 import type { Tool } from "./tool.ts";
 
@@ -17,7 +24,14 @@ export const catalogue: readonly Tool[] = [
   ...clusterTools,
   ...nodeTools,
   ...guestTools,
+  ...powerTools,
+  ...provisionTools,
+  ...guestChangeTools,
+  ...snapshotTools,
+  ...backupTools,
   ...storageTools,
+  ...storageWriteTools,
   ...taskTools,
+  ...taskStopTools,
   ...accessTools,
 ];

@@ -5,7 +5,6 @@
  */
 import { z } from "zod";
 import type { Change, Target } from "../safety/change.ts";
-import { nodeName, optionalNode, vmid } from "./args.ts";
 import { ToolInputError } from "./context.ts";
 import { defineMutation } from "./mutation.ts";
 import {
@@ -18,7 +17,17 @@ import {
   requireCapacity,
   requireStorage,
 } from "./preflight.ts";
-import { bridgeName, dnsName, ipv4Config, tagList, vlanTag } from "./provision.ts";
+import {
+  bridgeName,
+  dnsName,
+  guestId,
+  ipv4,
+  ipv4Config,
+  nodeRef,
+  optNode,
+  tagList,
+  vlanTag,
+} from "./mutation_args.ts";
 import type { Tool } from "./tool.ts";
 
 const GiB = 1024 ** 3;
@@ -46,28 +55,30 @@ const NetChange = z.strictObject({
   firewall: z.boolean().optional(),
   model: z.enum(["virtio", "e1000", "vmxnet3"]).optional().describe("VMs only"),
   ip: ipv4Config().optional().describe("containers only"),
-  gw: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/).optional().describe("containers only"),
+  gw: ipv4().optional().describe("containers only"),
 });
 
 const guestUpdate = defineMutation({
   name: "guest_update",
   title: "Update guest config",
   description:
-    "Change memory, cores, sockets, name, tags (replaces all), description or one NIC of a VM/container; delete config keys (removing disks needs confirmation; unusedN disks are destroyed).",
+    "Change memory, cores, sockets, name, tags (replaces all), description or a NIC; delete config keys (disk removal needs confirmation; unusedN disks are destroyed).",
   toolset: "guests",
   privilege: "VM.Config.* on /vms/{vmid} for the changed options",
   destructive: true,
   input: {
-    vmid: vmid(),
-    node: optionalNode(),
+    vmid: guestId(),
+    node: optNode(),
     memory_mib: z.int().min(16).max(4_194_304).optional(),
     cores: z.int().min(1).max(512).optional(),
     sockets: z.int().min(1).max(8).optional().describe("VMs only"),
     name: dnsName("name").optional(),
     tags: tagList().optional(),
-    description: z.string().max(8192).optional(),
+    description: z.string().optional(),
     net: NetChange.optional(),
-    delete: z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/, { error: "delete: config keys like net1" }))
+    delete: z.array(
+      z.string().regex(/^[a-z][a-z0-9_-]*$/, { error: "delete: config keys like net1" }),
+    )
       .max(20).optional(),
   },
   result: { vmid: z.number(), node: z.string(), pending: z.boolean() },
@@ -89,7 +100,9 @@ const guestUpdate = defineMutation({
         const cap = await facts.nodeCapacity(g.node);
         if (cap.free < grow) {
           throw new ToolInputError(
-            `Not enough memory: node ${g.node} has ${gib(cap.free)} free, the change adds ${gib(grow)}`,
+            `Not enough memory: node ${g.node} has ${gib(cap.free)} free, the change adds ${
+              gib(grow)
+            }`,
           );
         }
       }
@@ -134,9 +147,10 @@ const guestUpdate = defineMutation({
       if (!existing && !n.bridge) {
         throw new ToolInputError(`${key} does not exist yet: give net.bridge to add it`);
       }
-      let value = existing ?? (g.type === "qemu"
-        ? `${n.model ?? "virtio"},bridge=${n.bridge}`
-        : `name=eth${n.index},bridge=${n.bridge},ip=${n.ip ?? "dhcp"}`);
+      let value = existing ??
+        (g.type === "qemu"
+          ? `${n.model ?? "virtio"},bridge=${n.bridge}`
+          : `name=eth${n.index},bridge=${n.bridge},ip=${n.ip ?? "dhcp"}`);
       if (n.bridge) value = setProp(value, "bridge", n.bridge);
       if (n.vlan !== undefined) value = setProp(value, "tag", String(n.vlan));
       if (n.firewall !== undefined) value = setProp(value, "firewall", n.firewall ? "1" : "0");
@@ -144,7 +158,9 @@ const guestUpdate = defineMutation({
       if (n.gw) value = setProp(value, "gw", n.gw);
       if (n.model && existing) {
         const mac = /(?:^|,)[a-z0-9-]+=([0-9A-F]{2}(?::[0-9A-F]{2}){5})/i.exec(existing)?.[1];
-        const rest = value.split(",").filter((p) => !/^[a-z0-9-]+=[0-9A-F]{2}(:[0-9A-F]{2}){5}$/i.test(p));
+        const rest = value.split(",").filter((p) =>
+          !/^[a-z0-9-]+=[0-9A-F]{2}(:[0-9A-F]{2}){5}$/i.test(p)
+        );
         value = [`${n.model}${mac ? `=${mac}` : ""}`, ...rest].join(",");
       }
       params[key] = value;
@@ -163,7 +179,9 @@ const guestUpdate = defineMutation({
         if (key === "rootfs") throw new ToolInputError("rootfs can't be deleted");
         if (!(key in g.config)) {
           throw new ToolInputError(
-            `Config key ${key} is not set on ${g.vmid}: keys are ${Object.keys(g.config).sort().join(", ")}`,
+            `Config key ${key} is not set on ${g.vmid}: keys are ${
+              Object.keys(g.config).sort().join(", ")
+            }`,
           );
         }
         if (key in params) throw new ToolInputError(`Can't change and delete ${key} at once`);
@@ -187,7 +205,11 @@ const guestUpdate = defineMutation({
     }
     const restartKeys = ["memory", "cores", "sockets"].filter((k) => k in params);
     if (g.running && g.type === "qemu" && restartKeys.length) {
-      warnings.push(`${restartKeys.join(", ")} may apply only after a restart (pending) unless hotplug allows it`);
+      warnings.push(
+        `${
+          restartKeys.join(", ")
+        } may apply only after a restart (pending) unless hotplug allows it`,
+      );
     }
     params.digest = g.config.digest;
     return {
@@ -204,7 +226,9 @@ const guestUpdate = defineMutation({
   },
   async after(a, ctx) {
     const g = await new Facts(ctx).guest(a.vmid);
-    const pending = z.array(z.object({ pending: z.unknown().optional(), delete: z.unknown().optional() }).loose())
+    const pending = z.array(
+      z.object({ pending: z.unknown().optional(), delete: z.unknown().optional() }).loose(),
+    )
       .parse(await ctx.api.get(`${g.path}/pending`, undefined, { signal: ctx.signal }))
       .some((p) => p.pending !== undefined || p.delete !== undefined);
     return { pending };
@@ -215,13 +239,13 @@ const diskResize = defineMutation({
   name: "disk_resize",
   title: "Grow disk",
   description:
-    "Grow a disk of a VM (scsi0, virtio0, …) or container (rootfs, mp0, …) to size_gib. Grow only; the filesystem inside must be grown separately.",
+    "Grow a disk (scsi0, virtio0, rootfs, mp0, …) to size_gib. Grow only; grow the filesystem inside afterwards.",
   toolset: "guests",
   privilege: "VM.Config.Disk on /vms/{vmid}, Datastore.AllocateSpace",
   destructive: false,
   input: {
-    vmid: vmid(),
-    node: optionalNode(),
+    vmid: guestId(),
+    node: optNode(),
     disk: z.string().regex(/^(scsi|virtio|sata|ide|mp)\d+$|^(rootfs|efidisk0)$/, {
       error: "disk must be a disk key like scsi0, virtio0, rootfs or mp0",
     }),
@@ -242,12 +266,22 @@ const diskResize = defineMutation({
     const wanted = Math.round(a.size_gib * GiB);
     if (wanted <= current) {
       throw new ToolInputError(
-        `Grow only: ${a.disk} is ${gib(current)} now, asked for ${gib(wanted)}; shrinking is not supported`,
+        `Grow only: ${a.disk} is ${gib(current)} now, asked for ${
+          gib(wanted)
+        }; shrinking is not supported`,
       );
     }
     const storage = g.config[a.disk].split(",")[0].replace(/^(file|volume)=/, "").split(":")[0];
-    await requireStorage(facts, g.node, storage, g.type === "qemu" ? "images" : "rootdir", wanted - current);
-    const size = Number.isInteger(a.size_gib) ? `${a.size_gib}G` : `${Math.round(a.size_gib * 1024)}M`;
+    await requireStorage(
+      facts,
+      g.node,
+      storage,
+      g.type === "qemu" ? "images" : "rootdir",
+      wanted - current,
+    );
+    const size = Number.isInteger(a.size_gib)
+      ? `${a.size_gib}G`
+      : `${Math.round(a.size_gib * 1024)}M`;
     return {
       summary: `grow ${a.disk} of ${label(g)} from ${gib(current)} to ${gib(wanted)} on ${storage}`,
       targets: [g.target],
@@ -268,19 +302,23 @@ const guestMigrate = defineMutation({
   name: "guest_migrate",
   title: "Migrate guest",
   description:
-    "Move a VM or container to another node. Running VMs migrate online (local disks copied); running containers restart on the target (downtime).",
+    "Move a guest to another node. Running VMs migrate online; running containers restart (downtime).",
   toolset: "guests",
   privilege: "VM.Migrate on /vms/{vmid}",
   destructive: true,
   input: {
-    vmid: vmid(),
-    target: nodeName().describe("Target node"),
-    target_storage: z.string().max(100).optional().describe("Storage on the target for local disks"),
+    vmid: guestId(),
+    target: nodeRef().describe("Target node"),
+    target_storage: z.string().max(100).optional().describe(
+      "Storage on the target for local disks",
+    ),
   },
   result: { vmid: z.number(), node: z.string(), from: z.string() },
   async plan(a, ctx): Promise<Change> {
     const facts = new Facts(ctx);
     const g = await facts.guest(a.vmid);
+    const destination: Target = { ...g.target, node: a.target };
+    ctx.scope?.check(destination);
     if (a.target === g.node) throw new ToolInputError(`Guest ${g.vmid} is already on ${a.target}`);
     if (g.lock) throw new ToolInputError(`Guest ${g.vmid} is locked (${g.lock})`);
     const memory = g.running ? Number(g.config.memory ?? 512) * MiB : 0;
@@ -302,7 +340,12 @@ const guestMigrate = defineMutation({
       }
     }
     if (a.target_storage) {
-      await requireStorage(facts, a.target, a.target_storage, g.type === "qemu" ? "images" : "rootdir");
+      await requireStorage(
+        facts,
+        a.target,
+        a.target_storage,
+        g.type === "qemu" ? "images" : "rootdir",
+      );
     } else {
       for (const k of local) {
         const st = g.config[k].split(",")[0].replace(/^(file|volume)=/, "").split(":")[0];
@@ -327,7 +370,11 @@ const guestMigrate = defineMutation({
         ? `VM ${g.vmid} keeps running; a short pause at the switch-over`
         : `VM ${g.vmid} moves while stopped`;
     } else {
-      params = { target: a.target, restart: g.running || undefined, "target-storage": a.target_storage };
+      params = {
+        target: a.target,
+        restart: g.running || undefined,
+        "target-storage": a.target_storage,
+      };
       loses = g.running
         ? `container ${g.vmid} is shut down, moved and started again: its services are down meanwhile`
         : `container ${g.vmid} moves while stopped`;
@@ -335,7 +382,6 @@ const guestMigrate = defineMutation({
     if (local.length) {
       warnings.push(`local disks ${local.join(", ")} are copied to ${a.target}; this takes time`);
     }
-    const destination: Target = { ...g.target, node: a.target };
     return {
       summary: `migrate ${label(g)} from ${g.node} to ${a.target}${
         g.running ? (g.type === "qemu" ? " (online)" : " (restart mode)") : ""
@@ -356,12 +402,12 @@ const guestDelete = defineMutation({
   name: "guest_delete",
   title: "Delete guest",
   description:
-    "Permanently delete a stopped VM or container with its disks and snapshots. purge also removes it from backup jobs, replication and HA; destroy_unreferenced_disks removes disks of it not in its config.",
+    "Permanently delete a stopped guest with its disks and snapshots. purge: also from backup jobs, replication, HA.",
   toolset: "guests",
   privilege: "VM.Allocate on /vms/{vmid}",
   destructive: true,
   input: {
-    vmid: vmid(),
+    vmid: guestId(),
     purge: z.boolean().optional(),
     destroy_unreferenced_disks: z.boolean().optional(),
   },
@@ -396,7 +442,9 @@ const guestDelete = defineMutation({
       }
       if (clones.length) {
         throw new ToolInputError(
-          `Template ${g.vmid} has linked clones (${clones.join(", ")}) that use its disks: delete them first`,
+          `Template ${g.vmid} has linked clones (${
+            clones.join(", ")
+          }) that use its disks: delete them first`,
         );
       }
     }
@@ -412,7 +460,9 @@ const guestDelete = defineMutation({
       unused.length ? `unused disks: ${unused.map((k) => g.config[k]).join(", ")}` : "",
       snaps.length ? `snapshots: ${snaps.join(", ")}` : "",
       a.purge ? "its entries in backup jobs, replication and HA" : "",
-      a.destroy_unreferenced_disks ? `any other disk named for VMID ${g.vmid} on enabled storages` : "",
+      a.destroy_unreferenced_disks
+        ? `any other disk named for VMID ${g.vmid} on enabled storages`
+        : "",
     ].filter(Boolean);
     return {
       summary: `delete ${label(g)} on ${g.node}${a.purge ? " (purge)" : ""}`,

@@ -46,8 +46,22 @@ export const DEFAULT_TTL: InventoryTtl = {
   missRetry: 1_000,
 };
 
+const shared = new WeakMap<ProxmoxApi, WeakMap<Clock, Inventory>>();
+
 /** Caches cluster facts; `invalidate()` drops them (after mutations). */
 export class Inventory {
+  /**
+   * The one inventory of `api` (per clock), so every MCP session a server opens on the same
+   * backend shares one cache, and a mutation in one session invalidates it for all.
+   */
+  static shared(api: ProxmoxApi, clock: Clock): Inventory {
+    let byClock = shared.get(api);
+    if (!byClock) shared.set(api, byClock = new WeakMap());
+    let inventory = byClock.get(clock);
+    if (!inventory) byClock.set(clock, inventory = new Inventory(api, clock));
+    return inventory;
+  }
+
   #api: ProxmoxApi;
   #clock: Clock;
   #ttl: InventoryTtl;
@@ -144,7 +158,7 @@ export class Inventory {
   /**
    * Runs `fn` on guest `vmid`. When the API answers that the guest does not exist where the
    * cached location put it (moved or re-created elsewhere since), the location is read again
-   * and `fn` runs once more if it changed.
+   * (unless the snapshot is younger than `ttl.missRetry`) and `fn` runs once more if it changed.
    */
   async withGuest<T>(
     vmid: number,
@@ -157,6 +171,8 @@ export class Inventory {
       return await fn(ref);
     } catch (err) {
       if (node || !isMissingGuest(err)) throw err;
+      const current = this.#snapshot;
+      if (current && this.#clock.now() - current.at < this.#ttl.missRetry) throw err;
       const fresh = await this.#read(signal);
       const now = fresh.guest(vmid);
       if (!now?.node) throw new GuestNotFoundError(vmid, { nearby: fresh.nearby(vmid, 3) });

@@ -12,15 +12,13 @@ import { CHECKPOINTS, PolicyRefusal, type ToolCall } from "../safety/pipeline.ts
 import { args } from "./args.ts";
 import type { ToolContext } from "./context.ts";
 import { describeTask, type TaskOutcome, waitForTask } from "./task_wait.ts";
-import type { Tool, Toolset, ToolOutput } from "./tool.ts";
+import type { Tool, ToolOutput, Toolset } from "./tool.ts";
 
 /** Arguments every mutating tool takes besides its own. */
 export const CONTROL_SHAPE = {
-  dry_run: z.boolean().optional().describe("Only return the plan (requests); change nothing"),
-  confirmation_token: z.string().min(1).max(600).optional().describe(
-    "Token from a confirmation_required answer; repeat the exact same arguments",
-  ),
-  wait: z.boolean().default(true).describe("Wait for the Proxmox task (default true)"),
+  dry_run: z.boolean().optional().describe("Plan only; change nothing"),
+  confirmation_token: z.string().min(1).max(600).optional(),
+  wait: z.boolean().default(true).describe("Wait for the task"),
 };
 
 /** The control arguments as handlers see them. */
@@ -30,39 +28,16 @@ export interface ControlArgs {
   wait: boolean;
 }
 
-const PlannedRequest = z.object({
-  method: z.string(),
-  path: z.string(),
-  params: z.record(z.string(), z.unknown()),
-});
-
-const Plan = z.object({
-  summary: z.string(),
-  destructive: z.boolean(),
-  confirm: z.array(z.string()).optional(),
-  loses: z.string().optional(),
-  warnings: z.array(z.string()).optional(),
-  targets: z.array(z.object({
-    vmid: z.number().optional(),
-    node: z.string(),
-    type: z.string().optional(),
-    name: z.string().optional(),
-    tags: z.array(z.string()).optional(),
-  })),
-  requests: z.array(PlannedRequest),
-});
-
-/** Result fields common to every mutating tool. */
+/**
+ * Result fields common to every mutating tool. Only the ones a client acts on are declared, to
+ * keep `tools/list` small; the result also carries `plan` (see `PlanView`), `expires_at`,
+ * `exitstatus`, `log_tail` and `warnings` (the output schema allows extra fields).
+ */
 export const OUTCOME_SHAPE = {
   status: z.enum(["done", "started", "running", "dry_run", "confirmation_required"]),
   summary: z.string(),
-  plan: Plan.optional(),
   confirmation_token: z.string().optional(),
-  expires_at: z.string().optional(),
   upid: z.string().optional(),
-  exitstatus: z.string().optional(),
-  log_tail: z.array(z.string()).optional(),
-  warnings: z.array(z.string()).optional(),
 };
 
 /** A mutating row, typed by its own input and result shapes. */
@@ -95,7 +70,7 @@ export function defineMutation<S extends z.ZodRawShape, R extends z.ZodRawShape>
 ): Tool {
   type A = z.infer<z.ZodObject<S>> & ControlArgs;
   const input = args({ ...def.input, ...CONTROL_SHAPE });
-  const output = z.object({ ...OUTCOME_SHAPE, ...partial(def.result) });
+  const output = z.looseObject({ ...OUTCOME_SHAPE, ...partial(def.result) });
   return {
     name: def.name,
     title: def.title,
@@ -159,7 +134,9 @@ export async function executeChange(
   const missing = CHECKPOINTS.filter((c) => !call.passed.has(c));
   if (!change || missing.length) {
     throw new PolicyRefusal(
-      `Refused: ${call.tool.name} did not pass the safety checks (${missing.join(", ")}); nothing was sent`,
+      `Refused: ${call.tool.name} did not pass the safety checks (${
+        missing.join(", ")
+      }); nothing was sent`,
       "pipeline",
     );
   }

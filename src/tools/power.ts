@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import type { Change } from "../safety/change.ts";
-import { oneOf, optionalNode, vmid } from "./args.ts";
+import { oneOf } from "./args.ts";
+import { guestId, optNode } from "./mutation_args.ts";
 import { type ToolContext, ToolInputError } from "./context.ts";
 import { defineMutation } from "./mutation.ts";
 import { Facts, type GuestFacts } from "./preflight.ts";
@@ -36,13 +37,13 @@ const guestPower = defineMutation({
   name: "guest_power",
   title: "Power action",
   description:
-    "start|stop|shutdown|reboot|reset|suspend|resume a VM or container. stop and reset cut power (confirmation needed); shutdown is graceful (force_stop after timeout_s). reset/suspend/resume: VMs only.",
+    "Power a VM or container. stop/reset cut power (confirmation needed); shutdown is graceful. reset/suspend/resume: VMs only.",
   toolset: "guests",
   privilege: "VM.PowerMgmt on /vms/{vmid}",
   destructive: true,
   input: {
-    vmid: vmid(),
-    node: optionalNode(),
+    vmid: guestId(),
+    node: optNode(),
     action: oneOf(ACTIONS, "action"),
     timeout_s: z.int().min(1).max(3600).optional().describe("shutdown/reboot: seconds to wait"),
     force_stop: z.boolean().optional().describe("shutdown: stop hard after timeout_s"),
@@ -86,7 +87,8 @@ const guestPower = defineMutation({
         );
       }
     }
-    const hard = a.action === "stop" || a.action === "reset";
+    const hard = a.action === "stop" || a.action === "reset" ||
+      (a.action === "shutdown" && a.force_stop === true);
     const params = a.action === "shutdown"
       ? { timeout: a.timeout_s, forceStop: a.force_stop }
       : a.action === "reboot"

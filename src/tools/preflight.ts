@@ -102,9 +102,12 @@ export class Facts {
 
   /** Every guest of the cluster (`/cluster/resources?type=vm`). */
   guests(): Promise<ClusterResource[]> {
-    return this.#get("guests", async () =>
-      parseResources(await this.#read("/cluster/resources", { type: "vm" }))
-        .filter((r) => r.type === "qemu" || r.type === "lxc"));
+    return this.#get(
+      "guests",
+      async () =>
+        parseResources(await this.#read("/cluster/resources", { type: "vm" }))
+          .filter((r) => r.type === "qemu" || r.type === "lxc"),
+    );
   }
 
   /** VMIDs in use anywhere in the cluster. */
@@ -203,14 +206,20 @@ export class Facts {
     return this.#get(`cap:${node}`, async () => {
       const s = NodeStatus.parse(await this.#read(apiPath`/nodes/${node}/status`));
       const m = s.memory;
-      return { free: m.available ?? m.free ?? m.total - m.used, total: m.total, cpus: s.cpuinfo.cpus };
+      return {
+        free: m.available ?? m.free ?? m.total - m.used,
+        total: m.total,
+        cpus: s.cpuinfo.cpus,
+      };
     });
   }
 
   /** Storages available on `node`. */
   storages(node: string): Promise<StorageEntry[]> {
-    return this.#get(`storages:${node}`, async () =>
-      z.array(StorageEntry).parse(await this.#read(apiPath`/nodes/${node}/storage`)));
+    return this.#get(
+      `storages:${node}`,
+      async () => z.array(StorageEntry).parse(await this.#read(apiPath`/nodes/${node}/storage`)),
+    );
   }
 
   /** Bridge names on `node`. */
@@ -225,10 +234,13 @@ export class Facts {
 
   /** Volumes of `content` on `storage` as seen from `node`. */
   volumes(node: string, storage: string, content: string, vmid?: number): Promise<VolumeEntry[]> {
-    return this.#get(`vol:${node}:${storage}:${content}:${vmid ?? ""}`, async () =>
-      z.array(VolumeEntry).parse(
-        await this.#read(apiPath`/nodes/${node}/storage/${storage}/content`, { content, vmid }),
-      ));
+    return this.#get(
+      `vol:${node}:${storage}:${content}:${vmid ?? ""}`,
+      async () =>
+        z.array(VolumeEntry).parse(
+          await this.#read(apiPath`/nodes/${node}/storage/${storage}/content`, { content, vmid }),
+        ),
+    );
   }
 
   /** Snapshot names of a guest (without `current`). */
@@ -300,11 +312,15 @@ export async function requireCapacity(
   const fits = caps.filter((c) => c.free >= memoryBytes && c.cpus >= cores)
     .sort((a, b) => b.free - a.free);
   const alt = fits.length
-    ? `; ${fits.slice(0, 2).map((c) => `${c.node} has ${gib(c.free)} free and ${c.cpus} CPUs`).join(", ")}`
+    ? `; ${
+      fits.slice(0, 2).map((c) => `${c.node} has ${gib(c.free)} free and ${c.cpus} CPUs`).join(", ")
+    }`
     : "; no other online node has enough either";
   if (memShort) {
     throw new ToolInputError(
-      `Not enough memory: node ${node} has ${gib(cap.free)} free, asked for ${gib(memoryBytes)}${alt}`,
+      `Not enough memory: node ${node} has ${gib(cap.free)} free, asked for ${
+        gib(memoryBytes)
+      }${alt}`,
     );
   }
   throw new ToolInputError(
@@ -337,15 +353,21 @@ export async function requireStorage(
       : `; no storage on ${node} holds ${content} with that much space`;
   };
   const s = all.find((x) => x.storage === storage);
-  if (!s) throw new ToolInputError(`Storage ${storage} is not available on node ${node}${suggest()}`);
+  if (!s) {
+    throw new ToolInputError(`Storage ${storage} is not available on node ${node}${suggest()}`);
+  }
   if (s.enabled === false || s.active === false) {
     throw new ToolInputError(
-      `Storage ${storage} is ${s.enabled === false ? "disabled" : "not active"} on node ${node}${suggest()}`,
+      `Storage ${storage} is ${
+        s.enabled === false ? "disabled" : "not active"
+      } on node ${node}${suggest()}`,
     );
   }
   if (!holds(s)) {
     throw new ToolInputError(
-      `Storage ${storage} does not hold ${content} (it holds ${s.content || "nothing"})${suggest()}`,
+      `Storage ${storage} does not hold ${content} (it holds ${
+        s.content || "nothing"
+      })${suggest()}`,
     );
   }
   if (bytes > 0 && s.avail !== undefined && s.avail < bytes) {
@@ -397,7 +419,9 @@ export async function requireVolume(
     const names = vols.map((v) => v.volid).slice(0, 6);
     throw new ToolInputError(
       `${what} ${volid} does not exist on node ${node}: ${
-        names.length ? `${content} volumes on ${storage} are ${names.join(", ")}` : `${storage} holds no ${content}`
+        names.length
+          ? `${content} volumes on ${storage} are ${names.join(", ")}`
+          : `${storage} holds no ${content}`
       }`,
     );
   }

@@ -6,7 +6,20 @@
 import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
 import type { Change, Target } from "../safety/change.ts";
-import { nodeName, oneOf, storageId, vmid } from "./args.ts";
+import { oneOf } from "./args.ts";
+import {
+  bridgeName,
+  dnsName,
+  guestId,
+  ipv4,
+  ipv4Config,
+  nodeRef,
+  poolId,
+  storageRef,
+  tagList,
+  vlanTag,
+  volid,
+} from "./mutation_args.ts";
 import { ToolInputError } from "./context.ts";
 import { defineMutation } from "./mutation.ts";
 import {
@@ -26,42 +39,6 @@ import type { Tool } from "./tool.ts";
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 
-/** A DNS-style guest name. */
-export const dnsName = (what: string) =>
-  z.string().max(63).regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9-]+)*$/, {
-    error: `${what} must be a DNS name (letters, digits, '-', '.')`,
-  });
-
-/** Tags as Proxmox allows them. */
-export const tagList = () =>
-  z.array(
-    z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9_\-+.]*$/, {
-      error: "each tag: letters, digits, '_', '-', '+', '.'",
-    }),
-  ).max(20);
-
-/** A VLAN tag. */
-export const vlanTag = () =>
-  z.int({ error: "vlan must be an integer from 1 to 4094" }).min(1, {
-    error: "vlan must be from 1 to 4094",
-  }).max(4094, { error: "vlan must be from 1 to 4094" });
-
-/** A bridge name. */
-export const bridgeName = () =>
-  z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/, { error: "bridge must be like vmbr0" });
-
-/** A pool ID. */
-export const poolId = () =>
-  z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, { error: "pool must be a pool ID" });
-
-/** `dhcp` or an IPv4 address with prefix. */
-export const ipv4Config = () =>
-  z.string().regex(/^(dhcp|manual|(\d{1,3}\.){3}\d{1,3}\/\d{1,2})$/, {
-    error: 'ip must be "dhcp" or an address with prefix like 192.168.1.50/24',
-  });
-
-const IPV4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, { error: "gw must be an IPv4 address" });
-
 /** Picks the node for a new guest: the one given (checked), else the default, else the best. */
 export async function pickNode(
   facts: Facts,
@@ -71,10 +48,12 @@ export async function pickNode(
 ): Promise<{ node: string; warning?: string }> {
   const name = given ?? facts.ctx.defaultNode;
   if (name) {
+    facts.ctx.scope?.check({ node: name, tags: [], protection: false, exists: false });
     await requireCapacity(facts, name, memoryBytes, cores);
     return { node: name };
   }
-  const nodes = (await facts.nodes()).filter((n) => n.status === "online" &&
+  const nodes = (await facts.nodes()).filter((n) =>
+    n.status === "online" &&
     (!facts.ctx.scope?.rules.allowedNodes || facts.ctx.scope.rules.allowedNodes.includes(n.node)) &&
     !facts.ctx.scope?.rules.deniedNodes?.includes(n.node)
   );
@@ -89,7 +68,10 @@ export async function pickNode(
       }`,
     );
   }
-  return { node: best.node, warning: `node ${best.node} chosen: most free memory (${gib(best.free)})` };
+  return {
+    node: best.node,
+    warning: `node ${best.node} chosen: most free memory (${gib(best.free)})`,
+  };
 }
 
 /** Picks the storage for new disks: the one given (checked), else the roomiest that fits. */
@@ -138,32 +120,32 @@ const vmCreate = defineMutation({
   name: "vm_create",
   title: "Create VM",
   description:
-    "Create a QEMU VM: disk on a storage, NIC on a bridge (optional VLAN), optional ISO and cloud-init. node/vmid/storage are picked when omitted (most free memory, next free VMID, roomiest storage).",
+    "Create a VM: disk, NIC (optional VLAN), optional ISO and cloud-init. Omitted node/vmid/storage are picked (most free memory, next free, roomiest).",
   toolset: "guests",
   privilege: "VM.Allocate on /vms/{vmid}, Datastore.AllocateSpace on the storage",
   destructive: false,
   input: {
     name: dnsName("name"),
-    node: nodeName().optional(),
-    vmid: vmid().optional(),
+    node: nodeRef().optional(),
+    vmid: guestId().optional(),
     memory_mib: z.int().min(64).max(4_194_304).default(2048),
     cores: z.int().min(1).max(512).default(2),
     sockets: z.int().min(1).max(8).default(1),
     disk_gib: z.int().min(1).max(131_072).default(32),
-    storage: storageId().optional(),
+    storage: storageRef().optional(),
     bridge: bridgeName().default("vmbr0"),
     vlan: vlanTag().optional(),
-    iso: z.string().max(255).optional().describe("ISO volume, e.g. local:iso/debian-12.iso"),
+    iso: volid("iso", "local:iso/debian-12.iso").optional(),
     ostype: oneOf(["l26", "win11", "win10", "other"], "ostype").default("l26"),
-    ci_user: z.string().max(64).optional().describe("cloud-init user"),
-    ci_password: z.string().min(5).max(128).optional(),
-    ssh_keys: z.string().max(8192).optional().describe("cloud-init public keys, one per line"),
-    ip: ipv4Config().optional().describe("cloud-init IPv4: dhcp or CIDR"),
-    gw: IPV4.optional(),
+    ci_user: z.string().optional(),
+    ci_password: z.string().optional(),
+    ssh_keys: z.string().optional().describe("one per line"),
+    ip: ipv4Config().optional().describe("dhcp or CIDR"),
+    gw: ipv4().optional(),
     start: z.boolean().default(false),
     pool: poolId().optional(),
     tags: tagList().optional(),
-    description: z.string().max(8192).optional(),
+    description: z.string().optional(),
   },
   result: { vmid: z.number(), node: z.string(), storage: z.string() },
   plan: (a, ctx) => planVmCreate(a, new Facts(ctx)),
@@ -221,7 +203,9 @@ async function planVmCreate(a: VmArgs, facts: Facts): Promise<Change> {
     ciuser: a.ci_user,
     cipassword: a.ci_password,
     sshkeys: a.ssh_keys ? encodeURIComponent(a.ssh_keys.trim()) : undefined,
-    ipconfig0: a.ip ? (a.ip === "dhcp" ? "ip=dhcp" : `ip=${a.ip}${a.gw ? `,gw=${a.gw}` : ""}`) : undefined,
+    ipconfig0: a.ip
+      ? (a.ip === "dhcp" ? "ip=dhcp" : `ip=${a.ip}${a.gw ? `,gw=${a.gw}` : ""}`)
+      : undefined,
     agent: "1",
     start: a.start || undefined,
     pool: a.pool,
@@ -247,37 +231,40 @@ const ctCreate = defineMutation({
   name: "ct_create",
   title: "Create container",
   description:
-    "Create an LXC container from a template (ostemplate volume, see storage_content content=vztmpl or appliance_list). Unprivileged unless unprivileged=false. node/vmid/storage picked when omitted.",
+    "Create an LXC container from an ostemplate volume (storage_content content=vztmpl). Unprivileged unless unprivileged=false. Omitted node/vmid/storage are picked.",
   toolset: "guests",
   privilege: "VM.Allocate on /vms/{vmid}, Datastore.AllocateSpace on the storage",
   destructive: false,
   input: {
     hostname: dnsName("hostname"),
-    ostemplate: z.string().max(255).describe("e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
-    node: nodeName().optional(),
-    vmid: vmid().optional(),
+    ostemplate: volid("ostemplate", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
+    node: nodeRef().optional(),
+    vmid: guestId().optional(),
     memory_mib: z.int().min(16).max(4_194_304).default(512),
     swap_mib: z.int().min(0).max(4_194_304).default(512),
     cores: z.int().min(1).max(512).default(1),
     disk_gib: z.int().min(1).max(131_072).default(8),
-    storage: storageId().optional(),
+    storage: storageRef().optional(),
     bridge: bridgeName().default("vmbr0"),
     vlan: vlanTag().optional(),
     ip: ipv4Config().default("dhcp"),
-    gw: IPV4.optional(),
-    password: z.string().min(5).max(128).optional(),
-    ssh_public_keys: z.string().max(8192).optional(),
+    gw: ipv4().optional(),
+    password: z.string().optional(),
+    ssh_public_keys: z.string().optional(),
     unprivileged: z.boolean().default(true).describe("false = privileged (asked explicitly)"),
     nesting: z.boolean().optional().describe("allow nested containers/systemd features"),
     start: z.boolean().default(false),
     pool: poolId().optional(),
     tags: tagList().optional(),
-    description: z.string().max(8192).optional(),
+    description: z.string().optional(),
   },
   result: { vmid: z.number(), node: z.string(), storage: z.string() },
   async plan(a, ctx): Promise<Change> {
     const facts = new Facts(ctx);
     if (a.gw && a.ip === "dhcp") throw new ToolInputError("gw is only for a static ip, not dhcp");
+    if (a.password !== undefined && a.password.length < 5) {
+      throw new ToolInputError("password must have at least 5 characters");
+    }
     const memory = a.memory_mib * MiB;
     const { node, warning } = await pickNode(facts, a.node, memory, a.cores);
     const id = await chooseVmid(facts, a.vmid);
@@ -319,7 +306,9 @@ const ctCreate = defineMutation({
       description: a.description,
     };
     return {
-      summary: `create ${a.unprivileged ? "unprivileged" : "PRIVILEGED"} container ${id} (${a.hostname}) on ${node} from ${
+      summary: `create ${
+        a.unprivileged ? "unprivileged" : "PRIVILEGED"
+      } container ${id} (${a.hostname}) on ${node} from ${
         a.ostemplate.split("/").pop()
       }: ${a.cores} cores, ${gib(memory)} RAM, ${a.disk_gib} GiB on ${storage}${
         a.start ? ", started" : ""
@@ -338,16 +327,16 @@ const guestClone = defineMutation({
   name: "guest_clone",
   title: "Clone guest",
   description:
-    "Clone a VM/container (often a template) to a new VMID (next free if omitted). full=false: linked clone (templates only).",
+    "Clone a VM/container to a new VMID (next free if omitted). Templates clone linked unless full=true.",
   toolset: "guests",
   privilege: "VM.Clone on the source, VM.Allocate on the new VMID",
   destructive: false,
   input: {
-    vmid: vmid().describe("Source guest"),
-    newid: vmid().optional(),
+    vmid: guestId(),
+    newid: guestId("newid").optional(),
     name: dnsName("name").optional(),
-    target_node: nodeName().optional(),
-    storage: storageId().optional().describe("For full clones"),
+    target_node: nodeRef().optional(),
+    storage: storageRef().optional().describe("For full clones"),
     full: z.boolean().optional().describe("Default: linked for templates, else full"),
     snapshot: z.string().max(40).optional().describe("Clone from this snapshot"),
     pool: poolId().optional(),
@@ -374,6 +363,7 @@ const guestClone = defineMutation({
       );
     }
     const target = a.target_node ?? src.node;
+    ctx.scope?.check({ node: target, tags: [], protection: false, exists: false });
     const memory = Number(src.config.memory ?? 512) * MiB;
     const cores = Number(src.config.cores ?? 1) * Number(src.config.sockets ?? 1);
     await requireCapacity(facts, target, memory, cores);
@@ -382,9 +372,9 @@ const guestClone = defineMutation({
     const bytes = full ? disks.reduce((n, k) => n + (diskSize(src.config[k]) ?? 0), 0) : 0;
     if (a.storage) await requireStorage(facts, target, a.storage, content, bytes);
     if (target !== src.node) {
-      const shared = new Set((await facts.storages(src.node)).filter((s) => s.shared).map((s) =>
-        s.storage
-      ));
+      const shared = new Set(
+        (await facts.storages(src.node)).filter((s) => s.shared).map((s) => s.storage),
+      );
       const local = disks.filter((k) =>
         !shared.has(a.storage ?? src.config[k].split(":")[0].replace(/^file=/, ""))
       );
@@ -411,7 +401,9 @@ const guestClone = defineMutation({
     return {
       summary: `${full ? "full" : "linked"} clone of ${src.type} ${src.vmid}${
         src.name ? ` (${src.name})` : ""
-      } to ${id}${name ? ` (${name})` : ""} on ${target}${a.storage ? ` storage ${a.storage}` : ""}`,
+      } to ${id}${name ? ` (${name})` : ""} on ${target}${
+        a.storage ? ` storage ${a.storage}` : ""
+      }`,
       targets: [src.target, newTarget(target, id, src.type, name, src.tags, a.pool)],
       requests: [{ method: "POST", path: `${src.path}/clone`, params }],
       destructive: false,
@@ -426,12 +418,11 @@ const guestClone = defineMutation({
 const guestTemplate = defineMutation({
   name: "guest_template",
   title: "Convert to template",
-  description:
-    "Convert a stopped VM or container into a template (for cloning). Irreversible: a template can't be started.",
+  description: "Convert a stopped guest into a template for cloning. Irreversible.",
   toolset: "guests",
   privilege: "VM.Allocate on /vms/{vmid}",
   destructive: true,
-  input: { vmid: vmid() },
+  input: { vmid: guestId() },
   result: { vmid: z.number(), node: z.string() },
   async plan(a, ctx): Promise<Change> {
     const facts = new Facts(ctx);
@@ -442,7 +433,9 @@ const guestTemplate = defineMutation({
     }
     if (g.lock) throw new ToolInputError(`Guest ${g.vmid} is locked (${g.lock})`);
     return {
-      summary: `convert ${g.type} ${g.vmid}${g.name ? ` (${g.name})` : ""} on ${g.node} to a template`,
+      summary: `convert ${g.type} ${g.vmid}${
+        g.name ? ` (${g.name})` : ""
+      } on ${g.node} to a template`,
       targets: [g.target],
       requests: [{ method: "POST", path: `${g.path}/template`, params: {} }],
       destructive: true,

@@ -7,7 +7,7 @@
  */
 import {
   type ClusterResource,
-  type IndexKey,
+  type IndexedAttribute,
   isGuest,
   type ResourceSnapshot,
 } from "../proxmox/resources.ts";
@@ -85,15 +85,17 @@ export function selectResources(
 
 /** The shortest index list that every match must be in. */
 function narrowest(s: ResourceSnapshot, f: ResourceFilter): readonly ClusterResource[] {
-  const keys: IndexKey[] = [];
-  if (f.type) keys.push(`type:${f.type}`);
-  if (f.node) keys.push(`node:${f.node}`);
-  if (f.status) keys.push(`status:${f.status}`);
-  if (f.tag) keys.push(`tag:${f.tag.toLowerCase()}`);
-  if (f.pool) keys.push(`pool:${f.pool}`);
+  const keys: [IndexedAttribute, string | undefined][] = [
+    ["type", f.type],
+    ["node", f.node],
+    ["status", f.status],
+    ["tag", f.tag?.toLowerCase()],
+    ["pool", f.pool],
+  ];
   let best = s.all;
-  for (const k of keys) {
-    const list = s.lookup(k);
+  for (const [attribute, value] of keys) {
+    if (value === undefined || value === "") continue;
+    const list = s.lookup(attribute, value);
     if (list.length < best.length) best = list;
   }
   return best;
@@ -109,8 +111,7 @@ function matches(s: ResourceSnapshot, r: ClusterResource, f: ResourceFilter): bo
     return false;
   }
   if (f.tag) {
-    const want = f.tag.toLowerCase();
-    if (!s.tags(r).some((t) => t.toLowerCase() === want)) return false;
+    if (!s.lowerTags(r).includes(f.tag.toLowerCase())) return false;
   }
   if (f.template !== undefined && Boolean(r.template) !== f.template) return false;
   if (f.name) {

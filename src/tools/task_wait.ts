@@ -10,7 +10,7 @@ import { apiPath } from "../proxmox/encode.ts";
 import { num } from "../proxmox/resources.ts";
 import { parseUpid } from "../proxmox/upid.ts";
 import { systemClock } from "../util/clock.ts";
-import type { ProxmoxApi, ToolContext, TaskWaitSettings } from "./context.ts";
+import type { TaskWaitSettings, ToolContext } from "./context.ts";
 
 /** How a wait ended. */
 export interface TaskOutcome {
@@ -83,7 +83,7 @@ export async function waitForTask(
   opts: WaitOptions = {},
 ): Promise<TaskOutcome> {
   const settings = ctx.tasks ?? DEFAULT_TASK_WAIT;
-  const node = parseUpid(upid)?.node;
+  const node = parseUpid(upid)?.node ?? /^UPID:([a-zA-Z0-9][a-zA-Z0-9-]*):/.exec(upid)?.[1];
   if (!node) throw new Error(`Cannot follow task: ${upid} is not a UPID`);
   const base = apiPath`/nodes/${node}/tasks/${upid}`;
   const started = settings.clock.now();
@@ -98,7 +98,9 @@ export async function waitForTask(
   };
   try {
     while (true) {
-      const s = Status.parse(await ctx.api.get(`${base}/status`, undefined, { signal: ctx.signal }));
+      const s = Status.parse(
+        await ctx.api.get(`${base}/status`, undefined, { signal: ctx.signal }),
+      );
       await follow(ctx.signal);
       const waitedMs = settings.clock.now() - started;
       if (s.status !== "running") {

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Client, StdioClientTransport } from "../../src/server/sdk.ts";
+import { Client } from "../../src/server/sdk.ts";
+import { StdioClientTransport } from "../../src/server/sdk_stdio_client.ts";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/mod.ts";
 
 /** A running simulator, server process and connected client. */

@@ -208,7 +208,7 @@ const deleteVolume: RouteHandler = (ctx) => {
   if (volume!.protected) throw new ApiError(500, `volume '${volid}' is protected`);
   return startTask(ctx, {
     type: "imgdel",
-    id: volid,
+    id: "",
     lines: [`removed volume '${volid}'`],
     onSuccess: () => {
       const i = ctx.sim.state.volumes.indexOf(volume!);

@@ -5,7 +5,7 @@
  */
 import { ApiError, paramError, Reply } from "../errors.ts";
 import type { TaskState } from "../state.ts";
-import { parseUpid } from "../tasks.ts";
+import { parseUpid } from "../../proxmox/upid.ts";
 import {
   node,
   optBool,

@@ -1,0 +1,58 @@
+/**
+ * Renders the `server` permission set of deno.json (the single source of truth for the
+ * server's permissions) as command-line flags. `deno task start` uses the set directly with
+ * `-P=server`; `deno task compile`, the container build and the tests use these flags, which
+ * keep relative paths relative (a compiled binary resolves them against its working directory).
+ *
+ * Usage: deno task permissions   (prints the flags, one per line)
+ *
+ * @module
+ */
+
+/** One permission set as deno.json writes it. */
+export interface PermissionSet {
+  net?: boolean | string[];
+  read?: boolean | string[];
+  write?: boolean | string[];
+  env?: boolean | string[];
+  run?: boolean | string[];
+  sys?: boolean | string[];
+  ffi?: boolean | string[];
+}
+
+/** The name of the server's permission set in deno.json. */
+export const SERVER_SET = "server";
+
+/** Reads permission set `name` from the deno.json at `configUrl`. */
+export async function readPermissionSet(
+  name = SERVER_SET,
+  configUrl: URL = new URL("../deno.json", import.meta.url),
+): Promise<PermissionSet> {
+  const config = JSON.parse(await Deno.readTextFile(configUrl)) as {
+    permissions?: Record<string, PermissionSet>;
+  };
+  const set = config.permissions?.[name];
+  if (!set) throw new Error(`deno.json has no permission set "${name}"`);
+  return set;
+}
+
+/** The flags granting exactly `set`, plus `--no-prompt`. */
+export function renderFlags(set: PermissionSet): string[] {
+  const flags: string[] = [];
+  for (const kind of ["net", "read", "write", "env", "run", "sys", "ffi"] as const) {
+    const value = set[kind];
+    if (value === true) flags.push(`--allow-${kind}`);
+    else if (Array.isArray(value) && value.length) flags.push(`--allow-${kind}=${value.join(",")}`);
+  }
+  flags.push("--no-prompt");
+  return flags;
+}
+
+/** The server's permission flags, rendered from deno.json. */
+export async function serverFlags(): Promise<string[]> {
+  return renderFlags(await readPermissionSet());
+}
+
+if (import.meta.main) {
+  console.log((await serverFlags()).join("\n"));
+}

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { diagnose, type DoctorReport } from "../src/cli/doctor.ts";
+import { main } from "../src/main.ts";
+import { otherCaCert, startSimulator } from "../src/simulator/mod.ts";
+
+const noEnv = () => undefined;
+
+Deno.test("doctor  reports facts and one actionable line per problem", async (t) => {
+  await using sim = await startSimulator();
+  const dir = await Deno.makeTempDir({ prefix: "proxmox-mcp-doctor-" });
+  await Deno.writeTextFile(`${dir}/ca.pem`, sim.caCert);
+  await Deno.writeTextFile(`${dir}/other-ca.pem`, otherCaCert);
+  const url = new URL(sim.url);
+  const base = {
+    host: url.hostname,
+    port: Number(url.port),
+    token_id: sim.credentials.admin.tokenId,
+    token_secret: sim.credentials.admin.tokenSecret,
+    ca_file: "ca.pem",
+  };
+  const run = async (fields: Record<string, unknown>): Promise<DoctorReport> => {
+    const path = `${dir}/config.json`;
+    await Deno.writeTextFile(path, JSON.stringify({ ...base, ...fields }), { mode: 0o600 });
+    return await diagnose({ configPath: path, env: noEnv });
+  };
+  const one = (report: DoctorReport, pattern: RegExp) => {
+    assert.equal(report.problems.length, 1, report.problems.join("\n"));
+    assert.match(report.problems[0], pattern);
+  };
+
+  try {
+    await t.step("a healthy setup: version, cluster, nodes, privileges, certificate", async () => {
+      const r = await run({ node: "pve1" });
+      assert.deepEqual(r.problems, []);
+      const text = r.facts.join("\n");
+      assert.match(text, /version: Proxmox VE \d+\.\d+/);
+      assert.match(text, /cluster: sim-cluster/);
+      assert.match(text, /nodes: pve1, pve2, pve3/);
+      assert.match(text, /privileges of token root@pam!mcp on \/: .*VM\.Audit/);
+      assert.match(text, new RegExp(`certificate: SHA-256 ${sim.fingerprint}; issuer CN=proxmox`));
+      assert.equal(r.certificate?.fingerprint256, sim.fingerprint);
+    });
+
+    await t.step("a badly formed token id", async () => {
+      const r = await run({ token_id: "root!mcp" });
+      one(r, /^config token_id: .*the realm is missing/);
+    });
+
+    await t.step("a token in the wrong realm", async () => {
+      const r = await run({ token_id: "root@pve!mcp" });
+      one(r, /^auth: token root@pve!mcp was refused: check the realm \(pve: .*@pam/);
+    });
+
+    await t.step("a node that is not in the cluster", async () => {
+      const r = await run({ node: "pve9" });
+      one(r, /^node: "pve9" is not a node of this cluster: set node to one of pve1, pve2, pve3/);
+    });
+
+    await t.step("a CA file that did not sign the node certificate", async () => {
+      const r = await run({ ca_file: "other-ca.pem" });
+      one(r, /^ca_file: CA mismatch: .*issued by "CN=proxmox-mcp simulator test CA/);
+      assert.match(r.problems[0], new RegExp(`fingerprint ${sim.fingerprint}`));
+    });
+
+    await t.step("a pinned fingerprint that does not match", async () => {
+      const r = await run({ ca_file: undefined, fingerprint: "AB".repeat(32) });
+      one(r, new RegExp(`^fingerprint: the node presents ${sim.fingerprint}`));
+    });
+
+    await t.step("a pinned fingerprint that matches needs no CA file", async () => {
+      const r = await run({ ca_file: undefined, fingerprint: sim.fingerprint });
+      assert.deepEqual(r.problems, []);
+    });
+
+    await t.step("a host name DNS does not know", async () => {
+      const r = await run({ host: "no-such-node.invalid" });
+      one(r, /^dns: cannot resolve no-such-node\.invalid: check host/);
+    });
+
+    await t.step("an API that does not answer in time", async () => {
+      sim.faults.latencyMs = 1500;
+      try {
+        const r = await run({ timeout: 0.3 });
+        one(r, /^timeout: the API did not answer within 0\.3 s/);
+      } finally {
+        sim.faults.latencyMs = 0;
+      }
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("doctor --simulator  prints ok lines and exits 0", async () => {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  let code: number;
+  try {
+    code = await main(["doctor", "--simulator"]);
+  } finally {
+    console.log = original;
+  }
+  assert.equal(code, 0, lines.join("\n"));
+  assert.ok(lines.some((l) => /^ok: certificate: SHA-256 /.test(l)));
+  assert.equal(lines.at(-1), "no problems found");
+});

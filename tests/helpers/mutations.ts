@@ -1,0 +1,156 @@
+/**
+ * A stack for mutation tests: the simulator, the real server (safety pipeline included) behind
+ * a recording API wrapper, and an SDK client over an in-memory transport, optionally declaring
+ * elicitation support.
+ *
+ * @module
+ */
+import { ProxmoxClient } from "../../src/proxmox/client.ts";
+import { buildServer } from "../../src/server/app.ts";
+import { Client, ElicitRequestSchema, InMemoryTransport } from "../../src/server/sdk.ts";
+import { type SafetySettings, safetySettings } from "../../src/safety/settings.ts";
+import type { SafetyConfig } from "../../src/safety/settings.ts";
+import { openSafety, type Safety } from "../../src/safety/stages.ts";
+import { type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/mod.ts";
+import type { TaskWaitSettings } from "../../src/tools/context.ts";
+import { type Clock, systemClock } from "../../src/util/clock.ts";
+import { type Logger, silentLogger } from "../../src/util/log.ts";
+import { type RecordedRequest, RecordingApi } from "./recording_api.ts";
+
+/** A tool result as the client sees it. */
+export interface CallResult {
+  isError?: boolean;
+  content: { type: string; text?: string }[];
+  structuredContent?: Record<string, unknown>;
+}
+
+/** What the stack's client answers to an elicitation request. */
+export type ElicitHandler = (message: string) => {
+  action: "accept" | "decline" | "cancel";
+  content?: Record<string, unknown>;
+};
+
+/** Options of {@link startMutationStack}. */
+export interface MutationStackOptions {
+  readOnly?: boolean;
+  /** Safety configuration fields (as in config.json). */
+  config?: SafetyConfig;
+  /** Final settings tweaks after the config was applied. */
+  settings?: Partial<SafetySettings>;
+  /** When set, the client declares elicitation support and answers with this. */
+  elicit?: ElicitHandler;
+  simulator?: SimulatorOptions;
+  /** Clock of the safety stages (tokens, rate limits, audit) and task waits. */
+  clock?: Clock;
+  tasks?: Partial<TaskWaitSettings>;
+  auditPath?: string;
+  logger?: Logger;
+  defaultNode?: string;
+}
+
+/** A running stack. */
+export interface MutationStack extends AsyncDisposable {
+  sim: Simulator;
+  client: Client;
+  recorder: RecordingApi;
+  safety: Safety;
+  /** Elicitation messages the client received. */
+  elicitations: string[];
+  /** Calls a tool; never throws for tool errors. */
+  call(name: string, args?: Record<string, unknown>): Promise<CallResult>;
+  /** Write requests (POST/PUT/DELETE) the server sent so far. */
+  writes(): RecordedRequest[];
+}
+
+/** The text content of a result. */
+export function text(r: CallResult): string {
+  return r.content.map((c) => c.text ?? "").join("\n");
+}
+
+/** Starts the simulator, the server and a client. */
+export async function startMutationStack(opts: MutationStackOptions = {}): Promise<MutationStack> {
+  const sim = await startSimulator(opts.simulator);
+  const { tokenId, tokenSecret } = sim.credentials.admin;
+  const real = new ProxmoxClient({
+    baseUrl: sim.url,
+    auth: { type: "token", tokenId, secret: tokenSecret },
+    caCerts: [sim.caCert],
+  });
+  const recorder = new RecordingApi(real);
+  const clock = opts.clock ?? systemClock;
+  const settings = { ...safetySettings(opts.config), ...opts.settings };
+  const safety = await openSafety(settings, { clock, auditPath: opts.auditPath });
+  const server = buildServer(
+    {
+      client: recorder,
+      description: "mutation tests",
+      readOnly: opts.readOnly ?? false,
+      defaultNode: opts.defaultNode,
+      safety,
+      [Symbol.asyncDispose]: () => Promise.resolve(),
+    },
+    opts.logger ?? silentLogger,
+    {
+      clock,
+      tasks: { pollMs: 5, ...opts.tasks },
+    },
+  );
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(b);
+  const client = new Client(
+    { name: "mutation-tests", version: "1" },
+    { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} },
+  );
+  const elicitations: string[] = [];
+  if (opts.elicit) {
+    const answer = opts.elicit;
+    client.setRequestHandler(ElicitRequestSchema, (req) => {
+      const message = String(req.params.message);
+      elicitations.push(message);
+      return answer(message);
+    });
+  }
+  await client.connect(a);
+  return {
+    sim,
+    client,
+    recorder,
+    safety,
+    elicitations,
+    async call(name, args = {}) {
+      return await client.callTool({ name, arguments: args }) as CallResult;
+    },
+    writes: () => recorder.requests.filter((r) => r.method !== "GET"),
+    async [Symbol.asyncDispose]() {
+      await client.close();
+      await server.close();
+      safety.audit.close();
+      real.close();
+      await sim.close();
+    },
+  };
+}
+
+/** A deterministic snapshot of everything the simulator's cluster holds (for "nothing changed"). */
+export function stateSnapshot(sim: Simulator): string {
+  const s = sim.state;
+  const guests = [...s.guests.values()].sort((x, y) => x.vmid - y.vmid).map((g) => ({
+    vmid: g.vmid,
+    type: g.type,
+    node: g.node,
+    status: g.status,
+    paused: g.paused,
+    pool: g.pool,
+    config: g.config,
+    pending: g.pending,
+    pendingDelete: g.pendingDelete,
+    snapshots: g.snapshots.map((x) => ({ ...x })),
+  }));
+  return JSON.stringify({
+    guests,
+    volumes: s.volumes,
+    pools: [...s.pools.values()],
+    storages: [...s.storages.values()],
+    tasks: [...s.tasks.keys()],
+  });
+}
