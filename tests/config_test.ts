@@ -523,3 +523,35 @@ Deno.test("toClientOptions()  builds the client options", async (t) => {
     assert.equal(options.timeoutMs, 1000);
   });
 });
+
+Deno.test("loadConfig() without a path falls back to /etc/proxmox-mcp/config.json", async () => {
+  const files: Record<string, string> = {
+    "/etc/proxmox-mcp/config.json": JSON.stringify({
+      host: "pve1.example.lan",
+      token_id: "mcp@pve!mcp",
+      token_secret: "01234567-89ab-cdef-0123-456789abcdef",
+    }),
+  };
+  const loaded = await loadConfig({
+    env: () => undefined,
+    readFile: (p) => {
+      if (p in files) return Promise.resolve(files[p]);
+      return Promise.reject(new Deno.errors.NotFound(p));
+    },
+    stat: () => Promise.resolve({ mode: 0o600 }),
+  });
+  assert.equal(loaded.config.host, "pve1.example.lan");
+  assert.match(loaded.source, /\/etc\/proxmox-mcp\/config\.json/);
+});
+
+Deno.test("config.example.json is a valid configuration", async () => {
+  const path = new URL("../config.example.json", import.meta.url).pathname;
+  const loaded = await loadConfig({
+    path,
+    env: () => undefined,
+    readFile: (p) => p === path ? Deno.readTextFile(p) : Promise.resolve(simulatorCaCert),
+    stat: () => Promise.resolve({ mode: 0o600 }),
+  });
+  assert.equal(loaded.config.token_id, "mcp@pve!mcp");
+  assert.equal(loaded.config.read_only, true);
+});

@@ -55,7 +55,8 @@ Usage:
   proxmox-mcp audit verify <file>      Check an audit log's hash chain; report the first broken line
 
 Options:
-  -c, --config <path>  Config file (default ./config.json); PROXMOX_* variables override it
+  -c, --config <path>  Config file (default ./config.json, then /etc/proxmox-mcp/config.json);
+                       PROXMOX_* variables override it
   -s, --simulator      Use the embedded simulated cluster instead of a real one
       --read-only      Refuse and hide every tool that changes the cluster
       --json           (tools, call) print JSON instead of text
@@ -74,7 +75,10 @@ Options:
 Environment:
   PROXMOX_HOST, PROXMOX_PORT, PROXMOX_USERNAME, PROXMOX_PASSWORD, PROXMOX_REALM,
   PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET, PROXMOX_VERIFY_SSL, PROXMOX_TIMEOUT, PROXMOX_NODE,
-  PROXMOX_CA_FILE, PROXMOX_FINGERPRINT, PROXMOX_READ_ONLY, PROXMOX_AUDIT_LOG
+  PROXMOX_CA_FILE, PROXMOX_FINGERPRINT, PROXMOX_READ_ONLY, PROXMOX_AUDIT_LOG, and the safety
+  settings PROXMOX_ALLOWED_*/DENIED_* (NODES, VMIDS, POOLS, TAGS), PROXMOX_PROTECTED_TAGS,
+  PROXMOX_MAX_MUTATIONS_PER_MINUTE, PROXMOX_MAX_CREATIONS, PROXMOX_CREATION_WINDOW,
+  PROXMOX_CONFIRM_TIMEOUT, PROXMOX_ELICITATION, PROXMOX_TASK_TIMEOUT (see README)
   PROXMOX_MCP_HTTP_TOKEN, PROXMOX_MCP_HTTP_TOKEN_FILE, PROXMOX_MCP_ALLOWED_HOSTS,
   PROXMOX_MCP_ALLOWED_ORIGINS (comma-separated) configure the HTTP transport.
   DEBUG=1 logs each API request (method, path, status, time) on stderr.

@@ -19,12 +19,18 @@ import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { describeValue } from "./describe.ts";
 import { nearest } from "./suggest.ts";
 
-/** Where the configuration file is looked for when no path is given. */
+/** Where the configuration file is looked for first when no path is given. */
 export const DEFAULT_CONFIG_PATH = "./config.json";
+
+/** Where the configuration file is looked for when no path is given, in order. */
+export const DEFAULT_CONFIG_PATHS: readonly string[] = [
+  DEFAULT_CONFIG_PATH,
+  "/etc/proxmox-mcp/config.json",
+];
 
 /** Inputs of {@link loadConfig}; everything is injectable for tests. */
 export interface LoadConfigOptions {
-  /** Path of the config file; when given, the file must exist. Default `./config.json`. */
+  /** Path of the config file; when given, the file must exist. Default: the first of {@link DEFAULT_CONFIG_PATHS} that exists. */
   path?: string;
   /** Environment reader; default `Deno.env` (variables not granted read as unset). */
   env?: EnvReader;
@@ -57,8 +63,16 @@ export interface LoadedConfig {
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const readFile = options.readFile ?? ((p: string) => Deno.readTextFile(p));
-  const path = options.path ?? DEFAULT_CONFIG_PATH;
-  const file = await readConfigFile(path, options.path !== undefined, readFile);
+  const candidates = options.path !== undefined ? [options.path] : DEFAULT_CONFIG_PATHS;
+  let path = candidates[0];
+  let file: FileRead = { found: false };
+  for (const candidate of candidates) {
+    file = await readConfigFile(candidate, options.path !== undefined, readFile);
+    if (file.found) {
+      path = candidate;
+      break;
+    }
+  }
   const env = readEnv(options.env ?? denoEnv);
   const issues: ConfigIssue[] = [...env.issues];
 
