@@ -11,6 +11,8 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { startSimulator } from "../src/simulator/mod.ts";
 import { DirectApi, directGuestList, type RawResource } from "./direct.ts";
+import { startupGraph } from "./import_graph.ts";
+import { DEFAULT_TTL } from "../src/tools/inventory.ts";
 import {
   checkTargets,
   type LatencyResult,
@@ -40,6 +42,7 @@ const HELP = `deno task bench [options]
   --calls <n>                     Calls per operation for latency (default 1000)
   --cold <n>                      Cold starts to take the median of (default 10)
   --out <file>                    JSON results (default bench/results/latest.json)
+  --v8-flags <flags>              Extra V8 flags for the server, to try memory settings
 `;
 
 interface Options {
@@ -48,6 +51,7 @@ interface Options {
   calls: number;
   cold: number;
   out: string;
+  v8Flags?: string;
 }
 
 function options(argv: string[]): Options | undefined {
@@ -59,6 +63,7 @@ function options(argv: string[]): Options | undefined {
       calls: { type: "string", default: "1000" },
       cold: { type: "string", default: "10" },
       out: { type: "string", default: `${REPO_ROOT}bench/results/latest.json` },
+      "v8-flags": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -81,6 +86,7 @@ function options(argv: string[]): Options | undefined {
     calls: int(values.calls, "calls"),
     cold: int(values.cold, "cold"),
     out: values.out,
+    v8Flags: values["v8-flags"],
   };
 }
 
@@ -90,6 +96,8 @@ interface Operation {
   tool: string;
   args(i: number): Record<string, unknown>;
   direct(i: number): Promise<unknown>;
+  /** Time the direct request on every n-th call only (heavy 10,000-guest reads). */
+  directEvery?: number;
 }
 
 /** The simulator, a config file for it and the operations to measure. */
@@ -115,7 +123,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const flags = await startFlags();
+  const flags = [
+    ...(opts.v8Flags ? [`--v8-flags=${opts.v8Flags}`] : []),
+    ...await startFlags(),
+  ];
   const http = opts.transports.includes("http") && await httpSupported();
   if (opts.transports.includes("http") && !http) {
     log("the server has no --http flag yet: measuring stdio only");
@@ -162,18 +173,21 @@ async function main(argv: string[]): Promise<number> {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
   }
-  const checks = checkTargets(results);
+  const graph = await startupGraph();
+  const checks = checkTargets(results, graph);
   console.log(renderTargets(checks));
   const out = {
     date: new Date().toISOString(),
     deno: Deno.version.deno,
     os: `${Deno.build.os}-${Deno.build.arch}`,
     cpus: navigator.hardwareConcurrency,
+    serverFlags: flags,
     method: {
       tokens: "bytes / 4 of the UTF-8 JSON text (text content: the text itself)",
       latency: "client-observed round trip; server and direct calls alternate in the same run",
       rss: "/proc/<pid>/status VmRSS of the server process (MB = 10^6 bytes)",
     },
+    startupGraph: graph,
     results,
     targets: checks,
   };
@@ -199,6 +213,7 @@ async function prepare(
   const step = Math.max(1, Math.floor(running.length / 64));
   const sample = running.filter((_, i) => i % step === 0).slice(0, 64);
   const filter = { node: nodes[Math.min(1, nodes.length - 1)], status: "running" };
+  const heavy = guests.length > 1000 ? 10 : 1;
   const ops: Operation[] = [
     {
       label: "guest_status",
@@ -214,12 +229,14 @@ async function prepare(
       tool: "guest_list",
       args: () => ({ ...filter }),
       direct: () => directGuestList(api, filter, 50),
+      directEvery: heavy,
     },
     {
       label: "cluster_resources",
       tool: "cluster_resources",
       args: () => ({}),
       direct: () => api.get("/cluster/resources"),
+      directEvery: heavy,
     },
   ];
   return { scenario, simRequests, dir, api, ops, filter, guests, nodes };
@@ -254,8 +271,8 @@ async function measureStdio(
   const tools = await session.request<{ tools: { name: string }[] }>("tools/list");
   await new Promise((r) => setTimeout(r, 500));
   const idle = await rss(server.pid);
+  const { load, ...out } = await measureSession(bench, session, server.pid, opts);
   result.sizes = await measureSizes(bench, session, tools);
-  const out = await measureSession(bench, session, server.pid, opts);
   return {
     transport: "stdio",
     coldStart: {
@@ -265,8 +282,8 @@ async function measureStdio(
       apiRequestsDuringStartup,
     },
     ...out,
-    rss: idle && out.load
-      ? { idleMB: mb(idle.rssMiB), loadMB: mb(out.load.rssMiB), peakMB: mb(out.load.hwmMiB) }
+    rss: idle && load
+      ? { idleMB: mb(idle.rssMiB), loadMB: mb(load.rssMiB), peakMB: mb(load.hwmMiB) }
       : undefined,
   };
 }
@@ -297,7 +314,7 @@ async function measureHttp(bench: Bench, flags: string[], opts: Options): Promis
   await server.session.request("tools/list");
   await new Promise((r) => setTimeout(r, 500));
   const idle = await rss(server.pid);
-  const out = await measureSession(bench, server.session, server.pid, opts);
+  const { load, ...out } = await measureSession(bench, server.session, server.pid, opts);
   return {
     transport: "http",
     coldStart: {
@@ -308,8 +325,8 @@ async function measureHttp(bench: Bench, flags: string[], opts: Options): Promis
       apiRequestsDuringStartup,
     },
     ...out,
-    rss: idle && out.load
-      ? { idleMB: mb(idle.rssMiB), loadMB: mb(out.load.rssMiB), peakMB: mb(out.load.hwmMiB) }
+    rss: idle && load
+      ? { idleMB: mb(idle.rssMiB), loadMB: mb(load.rssMiB), peakMB: mb(load.hwmMiB) }
       : undefined,
   };
 }
@@ -334,16 +351,24 @@ async function measureSession(
   pid: number,
   opts: Options,
 ): Promise<
-  Pick<TransportResult, "latency" | "throughput"> & {
+  Pick<TransportResult, "latency" | "throughput" | "ping" | "coldList"> & {
     load?: { rssMiB: number; hwmMiB: number };
   }
 > {
+  const coldList = await timeColdList(bench, session);
+  const ping: number[] = [];
+  for (let i = 0; i < 50; i++) await session.request("ping");
+  for (let i = 0; i < opts.calls; i++) {
+    const t = performance.now();
+    await session.request("ping");
+    ping.push(performance.now() - t);
+  }
   const latency: Record<string, LatencyResult> = {};
   for (const op of bench.ops) {
     log(`${bench.scenario}: ${op.label} x ${opts.calls}`);
     for (let i = 0; i < 30; i++) {
       await session.call(op.tool, op.args(i));
-      await op.direct(i);
+      if (i % (op.directEvery ?? 1) === 0) await op.direct(i);
     }
     const server: number[] = [];
     const direct: number[] = [];
@@ -352,9 +377,11 @@ async function measureSession(
       let t = performance.now();
       const answer = await session.call(op.tool, op.args(i));
       server.push(performance.now() - t);
-      t = performance.now();
-      await op.direct(i);
-      direct.push(performance.now() - t);
+      if (i % (op.directEvery ?? 1) === 0) {
+        t = performance.now();
+        await op.direct(i);
+        direct.push(performance.now() - t);
+      }
       if (i === 0) {
         const total = answer.result.structuredContent?.total;
         if (typeof total === "number") matched = total;
@@ -408,7 +435,47 @@ async function measureSession(
       if (m) load = { rssMiB: Math.max(peak, m.rssMiB), hwmMiB: m.hwmMiB };
     }
   }
-  return { latency, throughput, load };
+  const expired = await timeExpiredList(bench, session);
+  return {
+    coldList: { ...coldList, ...expired },
+    ping: summarize(ping),
+    latency,
+    throughput,
+    load,
+  };
+}
+
+/**
+ * Times the first filtered list of a fresh server (connects, reads and indexes
+ * /cluster/resources) and the direct equivalent.
+ */
+async function timeColdList(
+  bench: Bench,
+  session: RpcSession,
+): Promise<{ ms: number; directMs: number }> {
+  let t = performance.now();
+  await session.call("guest_list", { ...bench.filter });
+  const ms = performance.now() - t;
+  t = performance.now();
+  await directGuestList(bench.api, bench.filter, 50);
+  return { ms: round(ms, 1), directMs: round(performance.now() - t, 1) };
+}
+
+/**
+ * Waits until the list cache has expired, then times a filtered list (a cache miss) and the
+ * full /cluster/resources read the server makes for it, fetched directly.
+ */
+async function timeExpiredList(
+  bench: Bench,
+  session: RpcSession,
+): Promise<{ expiredMs: number; readMs: number }> {
+  await new Promise((r) => setTimeout(r, DEFAULT_TTL.resources + 300));
+  let t = performance.now();
+  await session.call("guest_list", { ...bench.filter });
+  const expiredMs = round(performance.now() - t, 1);
+  t = performance.now();
+  await bench.api.get("/cluster/resources");
+  return { expiredMs, readMs: round(performance.now() - t, 1) };
 }
 
 /** Sizes of tools/list and of typical answers, text and structuredContent. */

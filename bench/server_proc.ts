@@ -16,13 +16,9 @@ import { RpcSession } from "./session.ts";
 /** Root of the repository (where deno.json is). */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/**
- * The server's permission flags: deno.json's `server` permission set (what `deno task start`
- * grants with `-P=server`), rendered as flags by scripts/permissions.ts. Relative paths in it
- * (`config.json`, `ca.pem`) resolve against the child's working directory.
- */
-export async function startFlags(): Promise<string[]> {
-  return await serverFlags();
+/** The flags the server runs with: those `deno task start` uses (see scripts/permissions.ts). */
+export function startFlags(): Promise<string[]> {
+  return serverFlags();
 }
 
 /** Environment of the child: the SDK's safe defaults, colourless, no PROXMOX_* leaking in. */

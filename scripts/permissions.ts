@@ -48,9 +48,29 @@ export function renderFlags(set: PermissionSet): string[] {
   return flags;
 }
 
-/** The server's permission flags, rendered from deno.json. */
+/**
+ * Runtime flags other than permissions that `deno task start` passes (e.g. `--v8-flags=...`),
+ * so the binary, the container and the benchmark run the server exactly as the task does.
+ */
+export async function runtimeFlags(
+  configUrl: URL = new URL("../deno.json", import.meta.url),
+): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(configUrl)) as {
+    tasks?: Record<string, string | { command: string }>;
+  };
+  const task = config.tasks?.start;
+  const words = (typeof task === "string" ? task : task?.command ?? "").split(/\s+/);
+  const run = words.indexOf("run");
+  const main = words.findIndex((w) => w.endsWith("src/main.ts"));
+  if (run < 0 || main <= run) return [];
+  return words.slice(run + 1, main).filter((w) =>
+    w !== "" && !/^(-P|--permission-set|--allow-|--deny-|--no-prompt|-A$)/.test(w)
+  );
+}
+
+/** The server's flags: runtime flags of the start task and the permission set, rendered. */
 export async function serverFlags(): Promise<string[]> {
-  return renderFlags(await readPermissionSet());
+  return [...await runtimeFlags(), ...renderFlags(await readPermissionSet())];
 }
 
 if (import.meta.main) {

@@ -4,7 +4,7 @@
  * @module
  */
 import { HELP, parseCli, UsageError } from "./cli/args.ts";
-import { callTool, listTools, runSimulator, serveStdio } from "./cli/commands.ts";
+import { listTools, runSimulator, serveStdio } from "./cli/commands.ts";
 import { ConfigError } from "./config/mod.ts";
 import { StderrLogger } from "./util/log.ts";
 import { VERSION } from "./version.ts";
@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
         console.log(listTools(cli));
         return 0;
       case "call":
-        return await callTool(cli, logger);
+        return await (await import("./cli/call.ts")).callTool(cli, logger);
       case "simulator":
         await runSimulator(logger);
         return 0;

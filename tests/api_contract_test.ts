@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { validateRequest } from "../src/proxmox/api_schema/validate.ts";
 import { ProxmoxClient } from "../src/proxmox/client.ts";
 import { buildServer } from "../src/server/app.ts";
-import { Client, InMemoryTransport } from "../src/server/sdk.ts";
+import { Client, InMemoryTransport } from "../src/server/sdk_client.ts";
 import type { ClusterState } from "../src/simulator/state.ts";
 import { startSimulator } from "../src/simulator/mod.ts";
 import { catalogue } from "../src/tools/catalogue.ts";

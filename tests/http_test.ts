@@ -10,7 +10,7 @@ import {
 } from "../src/server/http_guard.ts";
 import { HttpSetupError, startHttpServer } from "../src/server/http.ts";
 import { resolveHttpSettings } from "../src/server/http_settings.ts";
-import { Client, StreamableHTTPClientTransport } from "../src/server/sdk.ts";
+import { Client, StreamableHTTPClientTransport } from "../src/server/sdk_client.ts";
 import { startSimulator } from "../src/simulator/mod.ts";
 import { silentLogger } from "../src/util/log.ts";
 

@@ -62,26 +62,32 @@ Deno.test("Inventory.resources()  caches a snapshot bounded in age", async (t) =
   const clock = new ManualClock(1_000_000);
   const inv = new Inventory(api, clock, { resources: 5_000 });
 
-  await t.step("the first call reads the cluster, the next ones within half the ttl do not", async () => {
-    const a = await inv.resources();
-    clock.advance(2_000);
-    const b = await inv.resources();
-    assert.equal(a, b);
-    assert.equal(api.count(RES), 1);
-    assert.equal(a.guestCount, 3);
-  });
+  await t.step(
+    "the first call reads the cluster, the next ones within half the ttl do not",
+    async () => {
+      const a = await inv.resources();
+      clock.advance(2_000);
+      const b = await inv.resources();
+      assert.equal(a, b);
+      assert.equal(api.count(RES), 1);
+      assert.equal(a.guestCount, 3);
+    },
+  );
 
-  await t.step("past half the ttl the old snapshot answers and a new one is read behind it", async () => {
-    clock.advance(1_000); // age 3 s
-    const before = await inv.resources();
-    assert.equal(before.at, 1_000_000);
-    assert.equal(api.count(RES), 2);
-    await Promise.resolve();
-    await new Promise((r) => setTimeout(r, 0));
-    const after = await inv.resources();
-    assert.equal(after.at, 1_003_000);
-    assert.equal(api.count(RES), 2);
-  });
+  await t.step(
+    "past half the ttl the old snapshot answers and a new one is read behind it",
+    async () => {
+      clock.advance(1_000); // age 3 s
+      const before = await inv.resources();
+      assert.equal(before.at, 1_000_000);
+      assert.equal(api.count(RES), 2);
+      await Promise.resolve();
+      await new Promise((r) => setTimeout(r, 0));
+      const after = await inv.resources();
+      assert.equal(after.at, 1_003_000);
+      assert.equal(api.count(RES), 2);
+    },
+  );
 
   await t.step("past the ttl a caller waits for a new reading", async () => {
     clock.advance(5_001);
@@ -191,8 +197,12 @@ Deno.test("Inventory.withGuest()  follows a guest that moved since the snapshot"
 
   await t.step("a 'does not exist' answer on a fresh snapshot is the API's error", async () => {
     api.missing.add("/nodes/pve1/qemu/105/status/current");
-    const err = await inv.withGuest(105, undefined, undefined, (g) =>
-      api.get(`/nodes/${g.node}/${g.type}/${g.vmid}/status/current`)).catch((e) => e);
+    const err = await inv.withGuest(
+      105,
+      undefined,
+      undefined,
+      (g) => api.get(`/nodes/${g.node}/${g.type}/${g.vmid}/status/current`),
+    ).catch((e) => e);
     assert.ok(err instanceof ProxmoxApiError);
     assert.equal(api.count(RES), 1);
   });
@@ -201,24 +211,36 @@ Deno.test("Inventory.withGuest()  follows a guest that moved since the snapshot"
     clock.advance(2_000);
     api.missing.add("/nodes/pve1/qemu/105/status/current");
     api.resources = api.resources.map((r) => r.vmid === 105 ? { ...r, node: "pve2" } : r);
-    const out = await inv.withGuest(105, undefined, undefined, (g) =>
-      api.get<{ path: string }>(`/nodes/${g.node}/${g.type}/${g.vmid}/status/current`));
+    const out = await inv.withGuest(
+      105,
+      undefined,
+      undefined,
+      (g) => api.get<{ path: string }>(`/nodes/${g.node}/${g.type}/${g.vmid}/status/current`),
+    );
     assert.equal(out.path, "/nodes/pve2/qemu/105/status/current");
   });
 
   await t.step("when the location did not change, the error is the API's", async () => {
     clock.advance(2_000);
     api.missing.add("/nodes/pve2/qemu/105/status/current");
-    const err = await inv.withGuest(105, undefined, undefined, (g) =>
-      api.get(`/nodes/${g.node}/${g.type}/${g.vmid}/status/current`)).catch((e) => e);
+    const err = await inv.withGuest(
+      105,
+      undefined,
+      undefined,
+      (g) => api.get(`/nodes/${g.node}/${g.type}/${g.vmid}/status/current`),
+    ).catch((e) => e);
     assert.ok(err instanceof ProxmoxApiError);
   });
 
   await t.step("a guest gone from the cluster is reported as not found", async () => {
     clock.advance(2_000);
     api.resources = api.resources.filter((r) => r.vmid !== 105);
-    const err = await inv.withGuest(105, undefined, undefined, (g) =>
-      api.get(`/nodes/${g.node}/${g.type}/${g.vmid}/status/current`)).catch((e) => e);
+    const err = await inv.withGuest(
+      105,
+      undefined,
+      undefined,
+      (g) => api.get(`/nodes/${g.node}/${g.type}/${g.vmid}/status/current`),
+    ).catch((e) => e);
     assert.ok(err instanceof GuestNotFoundError);
   });
 });
@@ -232,18 +254,21 @@ Deno.test("Inventory  shares one cache per backend and honours cancellation", as
     assert.notEqual(Inventory.shared(api, clock), Inventory.shared(api, new ManualClock(0)));
   });
 
-  await t.step("an aborted caller stops waiting; the shared reading serves the others", async () => {
-    const api = new FakeApi();
-    const inv = new Inventory(api, new ManualClock(0));
-    const gate = Promise.withResolvers<void>();
-    api.gate = gate.promise;
-    const controller = new AbortController();
-    const aborted = inv.resources(controller.signal);
-    const other = inv.resources();
-    controller.abort(new Error("cancelled by the client"));
-    await assert.rejects(aborted, /cancelled by the client/);
-    gate.resolve();
-    assert.equal((await other).guestCount, 3);
-    assert.equal(api.count(RES), 1);
-  });
+  await t.step(
+    "an aborted caller stops waiting; the shared reading serves the others",
+    async () => {
+      const api = new FakeApi();
+      const inv = new Inventory(api, new ManualClock(0));
+      const gate = Promise.withResolvers<void>();
+      api.gate = gate.promise;
+      const controller = new AbortController();
+      const aborted = inv.resources(controller.signal);
+      const other = inv.resources();
+      controller.abort(new Error("cancelled by the client"));
+      await assert.rejects(aborted, /cancelled by the client/);
+      gate.resolve();
+      assert.equal((await other).guestCount, 3);
+      assert.equal(api.count(RES), 1);
+    },
+  );
 });

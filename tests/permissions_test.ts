@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 import { compileArgs, TARGETS } from "../scripts/compile.ts";
-import { readPermissionSet, renderFlags, serverFlags } from "../scripts/permissions.ts";
+import {
+  readPermissionSet,
+  renderFlags,
+  runtimeFlags,
+  serverFlags,
+} from "../scripts/permissions.ts";
 import { CONFIG_ENV_VARS } from "../src/config/mod.ts";
 import { HTTP_ENV_VARS } from "../src/server/http_settings.ts";
-import { Client, StreamableHTTPClientTransport } from "../src/server/sdk.ts";
+import { Client, StreamableHTTPClientTransport } from "../src/server/sdk_client.ts";
 import { startSimulator } from "../src/simulator/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -62,9 +67,15 @@ Deno.test("permission flags  one source of truth", async (t) => {
 
   await t.step("start, compile and the container use the same set", async () => {
     const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-    assert.match(config.tasks.start, /^deno run -P=server --no-prompt src\/main\.ts$/);
-    const flags = renderFlags(set);
+    assert.match(
+      config.tasks.start,
+      /^deno run -P=server (--v8-flags=\S+ )?--no-prompt src\/main\.ts$/,
+    );
+    const runtime = await runtimeFlags();
+    const flags = await serverFlags();
+    assert.deepEqual(flags, [...runtime, ...renderFlags(set)]);
     assert.ok(flags.includes("--no-prompt"));
+    for (const flag of runtime) assert.ok(config.tasks.start.includes(flag), flag);
     for (const target of Object.keys(TARGETS)) {
       const args = compileArgs(target, flags);
       assert.deepEqual(args.slice(0, 2 + flags.length), ["compile", "--frozen", ...flags]);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Client } from "../server/sdk.ts";
+import { Client } from "../server/sdk_client.ts";
 import { StdioClientTransport } from "../server/sdk_stdio_client.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";

@@ -187,7 +187,10 @@ export class ResourceSnapshot {
       if (r.node !== undefined) add(node, r.node, r);
       if (r.status !== undefined) add(status, r.status, r);
       if (r.pool !== undefined) add(pool, r.pool, r);
-      if (r.type === "pool") add(pool, r.id.replace(/^\/pool\//, ""), r);
+      if (r.type === "pool") {
+        const name = r.id.replace(/^\/pool\//, "");
+        if (name !== r.pool) add(pool, name, r);
+      }
       if (r.tags) {
         let info = tagCache.get(r.tags);
         if (!info) {

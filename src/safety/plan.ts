@@ -4,10 +4,12 @@
  *
  * @module
  */
-import { validateRequest } from "../proxmox/api_schema/validate.ts";
 import { definedParams, describeChange, type MutationOutcome, planView } from "./change.ts";
 import { confirmReasons } from "./change.ts";
 import { isMutating, PolicyRefusal, type Stage } from "./pipeline.ts";
+
+/** The schema validator, loaded by the first plan: the 525 KB API schema stays out of startup. */
+let validator: Promise<typeof import("../proxmox/api_schema/validate.ts")> | undefined;
 
 /**
  * Builds the plan of every mutating call. A mutating tool without a `plan` is refused (fail
@@ -23,6 +25,9 @@ export function planStage(): Stage {
       );
     }
     const change = await call.tool.plan(call.args, call.ctx);
+    const { validateRequest } = await (validator ??= import(
+      "../proxmox/api_schema/validate.ts"
+    ));
     for (const r of change.requests) {
       const params = definedParams(r.params) as Record<
         string,

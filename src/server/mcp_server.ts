@@ -13,6 +13,7 @@ import type { ToolContext } from "../tools/context.ts";
 import type { Tool } from "../tools/tool.ts";
 import type { Logger, LogLevel } from "../util/log.ts";
 import { describeError } from "./errors.ts";
+import { serveToolList } from "./tool_list.ts";
 import {
   type CallToolResult,
   McpServer,
@@ -138,5 +139,6 @@ export function createMcpServer(opts: ServerOptions): McpServer {
       },
     );
   }
+  serveToolList(server, opts.tools.filter((t) => opts.pipeline.visible(t)));
   return server;
 }

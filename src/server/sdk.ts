@@ -1,6 +1,7 @@
 /**
- * The MCP SDK entry points this project uses, imported in one place with the type hints Deno
- * needs: without a `@ts-types` line each SDK import would be typed `any`.
+ * The MCP SDK's server-side entry points, imported in one place with the type hints Deno needs:
+ * without a `@ts-types` line each SDK import would be typed `any`. Client-side pieces live in
+ * `sdk_client.ts` so the server does not load them.
  *
  * @module
  */
@@ -8,10 +9,6 @@
 export { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 // @ts-types="@modelcontextprotocol/sdk/server/stdio"
 export { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-// @ts-types="@modelcontextprotocol/sdk/client/index"
-export { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="@modelcontextprotocol/sdk/inMemory"
-export { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 export type {
   CallToolResult,
@@ -22,12 +19,13 @@ export type {
 export type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 // @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
 export { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
-export { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 export {
   CallToolResultSchema,
   ElicitRequestSchema,
+  ListToolsRequestSchema,
   LoggingMessageNotificationSchema,
   SetLevelRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+// @ts-types="@modelcontextprotocol/sdk/server/zod-json-schema-compat"
+export { toJsonSchemaCompat } from "@modelcontextprotocol/sdk/server/zod-json-schema-compat.js";

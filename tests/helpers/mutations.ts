@@ -7,7 +7,8 @@
  */
 import { ProxmoxClient } from "../../src/proxmox/client.ts";
 import { buildServer } from "../../src/server/app.ts";
-import { Client, ElicitRequestSchema, InMemoryTransport } from "../../src/server/sdk.ts";
+import { ElicitRequestSchema } from "../../src/server/sdk.ts";
+import { Client, InMemoryTransport } from "../../src/server/sdk_client.ts";
 import { type SafetySettings, safetySettings } from "../../src/safety/settings.ts";
 import type { SafetyConfig } from "../../src/safety/settings.ts";
 import { openSafety, type Safety } from "../../src/safety/stages.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Client } from "../../src/server/sdk.ts";
+import { Client } from "../../src/server/sdk_client.ts";
 import { StdioClientTransport } from "../../src/server/sdk_stdio_client.ts";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/mod.ts";
 

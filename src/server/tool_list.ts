@@ -1,0 +1,53 @@
+/**
+ * The `tools/list` answer, rendered once per server instead of on every request, and without
+ * what the SDK repeats for every tool that no client needs: the `$schema` line of each JSON
+ * Schema and the default `execution: {taskSupport: "forbidden"}`. Together about 9% of the
+ * catalogue's size, i.e. of the context every model spends on the tool list.
+ *
+ * @module
+ */
+import type { Tool } from "../tools/tool.ts";
+import { ListToolsRequestSchema, type McpServer, toJsonSchemaCompat } from "./sdk.ts";
+
+/** One tool as `tools/list` describes it. */
+export interface ListedTool {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema: Record<string, unknown>;
+  annotations: Record<string, unknown>;
+}
+
+/** JSON Schema of a zod object, without the `$schema` key. */
+function jsonSchema(schema: Tool["input"] | Tool["output"], io: "input" | "output") {
+  const { $schema: _drop, ...rest } = toJsonSchemaCompat(schema, {
+    strictUnions: true,
+    pipeStrategy: io,
+  });
+  return rest as Record<string, unknown> & { type: "object" };
+}
+
+/** Renders the `tools/list` entries of `tools`, in order. */
+export function renderToolList(tools: readonly Tool[]): ListedTool[] {
+  return tools.map((t) => ({
+    name: t.name,
+    title: t.title,
+    description: t.description,
+    inputSchema: jsonSchema(t.input, "input"),
+    outputSchema: jsonSchema(t.output, "output"),
+    annotations: { ...t.annotations },
+  }));
+}
+
+/**
+ * Makes `server` answer `tools/list` with `tools` (the ones it registered), rendered on the
+ * first request and reused after. Call after registering the tools.
+ */
+export function serveToolList(server: McpServer, tools: readonly Tool[]): void {
+  let rendered: { tools: ListedTool[] } | undefined;
+  server.server.setRequestHandler(ListToolsRequestSchema, () => {
+    rendered ??= { tools: renderToolList(tools) };
+    return rendered as { tools: (ListedTool & { inputSchema: { type: "object" } })[] };
+  });
+}
