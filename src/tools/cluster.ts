@@ -5,10 +5,10 @@
  */
 import { z } from "zod";
 import { ProxmoxApiError } from "../proxmox/errors.ts";
-import { type ClusterResource, flag, num, splitTags } from "../proxmox/resources.ts";
+import { flag, num } from "../proxmox/resources.ts";
 import { args, cursor, fieldList, limit, nodeName, oneOf, vmid } from "./args.ts";
-import { bytes, percent, roundFraction, table } from "./format.ts";
-import { pageFooter, pageOf } from "./guests.ts";
+import { table } from "./format.ts";
+import { listAnswer, pageOf, ResourceItem, toResourceItem } from "./listing.ts";
 import { paginate, pick, queryKey } from "./paginate.ts";
 import { queryResources, SORT_KEYS } from "./resource_query.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
@@ -82,30 +82,7 @@ const clusterStatus = defineTool({
   },
 });
 
-const RESOURCE_FIELDS = [
-  "id",
-  "type",
-  "node",
-  "vmid",
-  "name",
-  "status",
-  "cpu",
-  "maxcpu",
-  "mem",
-  "maxmem",
-  "disk",
-  "maxdisk",
-  "uptime",
-  "tags",
-  "pool",
-  "template",
-  "storage",
-  "content",
-  "plugintype",
-  "shared",
-  "hastate",
-  "lock",
-] as const;
+const RESOURCE_FIELDS = Object.keys(ResourceItem.shape) as [string, ...string[]];
 const DEFAULT_RESOURCE_FIELDS = [
   "id",
   "type",
@@ -118,31 +95,6 @@ const DEFAULT_RESOURCE_FIELDS = [
   "disk",
   "maxdisk",
 ];
-
-const Resource = z.object({
-  id: z.string().optional(),
-  type: z.string().optional(),
-  node: z.string().optional(),
-  vmid: z.number().optional(),
-  name: z.string().optional(),
-  status: z.string().optional(),
-  cpu: z.number().optional(),
-  maxcpu: z.number().optional(),
-  mem: z.number().optional(),
-  maxmem: z.number().optional(),
-  disk: z.number().optional(),
-  maxdisk: z.number().optional(),
-  uptime: z.number().optional(),
-  tags: z.array(z.string()).optional(),
-  pool: z.string().optional(),
-  template: z.boolean().optional(),
-  storage: z.string().optional(),
-  content: z.string().optional(),
-  plugintype: z.string().optional(),
-  shared: z.boolean().optional(),
-  hastate: z.string().optional(),
-  lock: z.string().optional(),
-});
 
 const clusterResources = defineTool({
   name: "cluster_resources",
@@ -167,42 +119,14 @@ const clusterResources = defineTool({
       `Fields to return; default ${DEFAULT_RESOURCE_FIELDS}`,
     ),
   }),
-  output: pageOf(Resource),
+  output: pageOf(ResourceItem),
   async handler(a, ctx) {
     const found = await queryResources(ctx, a, { key: a.sort, order: a.order });
     const page = paginate(found, { limit: a.limit, cursor: a.cursor, query: queryKey(a) });
     const fields = a.fields ?? DEFAULT_RESOURCE_FIELDS;
-    const items = pick(page.items.map(toResource), fields, fields);
-    const cols = fields.map((f) =>
-      [f, (r: Record<string, unknown>) => renderUsage(f, r[f])] as [
-        string,
-        (r: Record<string, unknown>) => unknown,
-      ]
-    );
-    return {
-      structured: { ...page, items },
-      text: `${table(items as Record<string, unknown>[], cols)}\n${pageFooter(page)}`,
-    };
+    return listAnswer(page, pick(page.items.map(toResourceItem), fields, fields), fields);
   },
 });
-
-function toResource(r: ClusterResource): z.infer<typeof Resource> {
-  const { level: _level, tags, template, cpu, ...rest } = r;
-  return {
-    ...rest,
-    cpu: cpu === undefined ? undefined : roundFraction(cpu),
-    tags: tags ? splitTags(tags) : undefined,
-    template: template || undefined,
-  };
-}
-
-/** Renders usage fields in human units, others as they are. */
-export function renderUsage(field: string, v: unknown): unknown {
-  if (typeof v !== "number") return Array.isArray(v) ? v.join(";") : v;
-  if (field === "cpu") return percent(v);
-  if (["mem", "maxmem", "disk", "maxdisk"].includes(field)) return bytes(v);
-  return v;
-}
 
 const nextVmid = defineTool({
   name: "next_vmid",

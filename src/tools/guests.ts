@@ -5,32 +5,34 @@
  */
 import { z } from "zod";
 import { guestPath } from "../proxmox/guests.ts";
-import { type ClusterResource, flag, num, splitTags } from "../proxmox/resources.ts";
+import { flag, num, splitTags } from "../proxmox/resources.ts";
 import { args, cursor, fieldList, limit, nodeName, oneOf, optionalNode, vmid } from "./args.ts";
-import { bytes, duration, pairs, percent, roundFraction, table } from "./format.ts";
+import { bytes, duration, pairs, percent, roundFraction } from "./format.ts";
+import { listAnswer, pageOf, ResourceItem, toResourceItem } from "./listing.ts";
 import { paginate, pick, queryKey } from "./paginate.ts";
 import { queryResources, SORT_KEYS } from "./resource_query.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 
-const GUEST_FIELDS = [
-  "vmid",
-  "name",
-  "type",
-  "node",
-  "status",
-  "cpu",
-  "maxcpu",
-  "mem",
-  "maxmem",
-  "disk",
-  "maxdisk",
-  "uptime",
-  "tags",
-  "pool",
-  "template",
-  "lock",
-  "hastate",
-] as const;
+const GuestSummary = ResourceItem.pick({
+  vmid: true,
+  name: true,
+  type: true,
+  node: true,
+  status: true,
+  cpu: true,
+  maxcpu: true,
+  mem: true,
+  maxmem: true,
+  disk: true,
+  maxdisk: true,
+  uptime: true,
+  tags: true,
+  pool: true,
+  template: true,
+  lock: true,
+  hastate: true,
+});
+const GUEST_FIELDS = Object.keys(GuestSummary.shape) as [string, ...string[]];
 const DEFAULT_GUEST_FIELDS = [
   "vmid",
   "name",
@@ -42,45 +44,6 @@ const DEFAULT_GUEST_FIELDS = [
   "maxmem",
   "tags",
 ];
-
-const GuestSummary = z.object({
-  vmid: z.number().optional(),
-  name: z.string().optional(),
-  type: z.enum(["qemu", "lxc"]).optional(),
-  node: z.string().optional(),
-  status: z.string().optional(),
-  cpu: z.number().optional().describe("CPU use, fraction of maxcpu"),
-  maxcpu: z.number().optional(),
-  mem: z.number().optional().describe("bytes"),
-  maxmem: z.number().optional().describe("bytes"),
-  disk: z.number().optional(),
-  maxdisk: z.number().optional(),
-  uptime: z.number().optional().describe("seconds"),
-  tags: z.array(z.string()).optional(),
-  pool: z.string().optional(),
-  template: z.boolean().optional(),
-  lock: z.string().optional(),
-  hastate: z.string().optional(),
-});
-type GuestSummary = z.infer<typeof GuestSummary>;
-
-/** Output of a paginated list of `item`. */
-export function pageOf<T extends z.ZodType>(item: T) {
-  return z.object({
-    items: z.array(item),
-    total: z.number().describe("matches on all pages"),
-    more: z.number().describe("matches after this page"),
-    next_cursor: z.string().optional(),
-  });
-}
-
-/** The summary line under a list: how many shown, how many in all, how to get the rest. */
-export function pageFooter(
-  p: { items: unknown[]; total: number; more: number; next_cursor?: string },
-) {
-  const head = `${p.items.length} of ${p.total}`;
-  return p.next_cursor ? `${head}; ${p.more} more: next_cursor=${p.next_cursor}` : head;
-}
 
 const guestList = defineTool({
   name: "guest_list",
@@ -112,59 +75,9 @@ const guestList = defineTool({
     });
     const page = paginate(found, { limit: a.limit, cursor: a.cursor, query: queryKey(a) });
     const fields = a.fields ?? DEFAULT_GUEST_FIELDS;
-    const items = pick(page.items.map(toSummary), fields, fields);
-    const text = table(
-      items,
-      fields.map((f) =>
-        [f, (g: Partial<GuestSummary>) => renderGuestField(f, g)] as [
-          string,
-          (g: Partial<GuestSummary>) => unknown,
-        ]
-      ),
-    );
-    return { structured: { ...page, items }, text: `${text}\n${pageFooter(page)}` };
+    return listAnswer(page, pick(page.items.map(toResourceItem), fields, fields), fields);
   },
 });
-
-function renderGuestField(field: string, g: Partial<GuestSummary>): unknown {
-  switch (field) {
-    case "cpu":
-      return percent(g.cpu);
-    case "mem":
-    case "maxmem":
-    case "disk":
-    case "maxdisk":
-      return bytes(g[field]);
-    case "uptime":
-      return duration(g.uptime);
-    case "tags":
-      return g.tags?.join(";");
-    default:
-      return g[field as keyof GuestSummary];
-  }
-}
-
-function toSummary(r: ClusterResource): GuestSummary {
-  return {
-    vmid: r.vmid,
-    name: r.name,
-    type: r.type === "lxc" ? "lxc" : "qemu",
-    node: r.node,
-    status: r.status,
-    cpu: r.cpu === undefined ? undefined : roundFraction(r.cpu),
-    maxcpu: r.maxcpu,
-    mem: r.mem,
-    maxmem: r.maxmem,
-    disk: r.disk,
-    maxdisk: r.maxdisk,
-    uptime: r.uptime,
-    tags: r.tags ? splitTags(r.tags) : undefined,
-    pool: r.pool,
-    template: r.template ? true : undefined,
-    lock: r.lock,
-    hastate: r.hastate,
-  };
-}
 
 const GuestStatusAnswer = z.object({
   status: z.string(),

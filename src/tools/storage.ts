@@ -7,7 +7,7 @@ import { z } from "zod";
 import { flag, num } from "../proxmox/resources.ts";
 import { args, cursor, limit, nodeName, oneOf, storageId, vmid } from "./args.ts";
 import { bytes, table, time } from "./format.ts";
-import { pageFooter, pageOf } from "./guests.ts";
+import { pageFooter, pageOf } from "./listing.ts";
 import { paginate, queryKey } from "./paginate.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 

@@ -9,7 +9,7 @@ import { parseUpid, type Upid } from "../proxmox/upid.ts";
 import { ToolInputError } from "./context.ts";
 import { args, cursor, limit, nodeName, oneOf, vmid } from "./args.ts";
 import { duration, pairs, table, time } from "./format.ts";
-import { pageFooter, pageOf } from "./guests.ts";
+import { pageFooter, pageOf } from "./listing.ts";
 import { paginate, queryKey } from "./paginate.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 
