@@ -10,11 +10,16 @@ import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { selfCommand } from "./self.ts";
 
+/** One question of the tour; `$upid` and `$token` take values from the previous answer. */
 interface Step {
   say: string;
   tool: string;
   args: Record<string, unknown>;
+  /** The step shows a refusal or an error on purpose. */
+  fails?: boolean;
 }
+
+const SNAPSHOT = { vmid: 101, action: "create", name: "pre_upgrade" };
 
 const STEPS: Step[] = [
   { say: "Is the cluster healthy?", tool: "cluster_status", args: {} },
@@ -30,34 +35,56 @@ const STEPS: Step[] = [
     tool: "guest_config",
     args: { vmid: 101, keys: ["scsi0", "net0", "memory", "cores"] },
   },
-  {
-    say: "Which storage on pve1 can hold backups?",
-    tool: "node_storage",
-    args: { node: "pve1", content: "backup" },
-  },
   { say: "Did any task fail recently?", tool: "task_list", args: { status: "error", limit: 3 } },
   {
     say: "Why did the newest of them fail? (the UPID comes from the previous answer)",
     tool: "task_log",
-    args: { upid: "$previous.items[0].upid", tail: 10 },
+    args: { upid: "$upid", tail: 10 },
   },
-  { say: "Which VMID would a new guest get?", tool: "next_vmid", args: {} },
+  {
+    say: "Snapshot 101 before the upgrade. It is tagged prod, so the server asks first:",
+    tool: "snapshot",
+    args: SNAPSHOT,
+  },
+  {
+    say: "The user agrees; the assistant repeats the call with the one-time token:",
+    tool: "snapshot",
+    args: { ...SNAPSHOT, confirmation_token: "$token" },
+  },
+  {
+    say: "A token is bound to its exact call: using it for another snapshot is refused.",
+    tool: "snapshot",
+    args: { ...SNAPSHOT, name: "pre_upgrade_2", confirmation_token: "$token" },
+    fails: true,
+  },
+  {
+    say: "What would deleting container 211 do? A dry run changes nothing:",
+    tool: "guest_delete",
+    args: { vmid: 211, dry_run: true },
+  },
   {
     say: "A mistake: VMID 42 does not exist (IDs start at 100).",
     tool: "guest_status",
     args: { vmid: 42 },
+    fails: true,
   },
   {
     say: "Another: a node that is not in the cluster.",
     tool: "node_status",
     args: { node: "pve9" },
+    fails: true,
   },
 ];
 
-/** The first task's UPID in a task_list result. */
-function firstUpid(result: unknown): string {
-  const items = (result as { items?: { upid?: string }[] } | undefined)?.items;
-  return items?.[0]?.upid ?? "no task";
+/** Fills `$upid` and `$token` from the previous answer's structured content. */
+function resolveArgs(args: Record<string, unknown>, previous: unknown, token: string) {
+  const items = (previous as { items?: { upid?: string }[] } | undefined)?.items;
+  return Object.fromEntries(
+    Object.entries(args).map(([k, v]) => [
+      k,
+      v === "$upid" ? items?.[0]?.upid ?? "no task" : v === "$token" ? token : v,
+    ]),
+  );
 }
 
 const indent = (text: string) => text.split("\n").map((l) => `    ${l}`).join("\n");
@@ -77,21 +104,23 @@ export async function runDemo(logger: Logger): Promise<number> {
     console.log(`tools/list -> ${tools.length} tools:`);
     console.log(indent(tools.map((t) => `${t.name}: ${t.description}`).join("\n")));
     let previous: unknown;
+    let token = "";
     for (const [i, step] of STEPS.entries()) {
-      const lastTwo = i >= STEPS.length - 2;
       console.log(`\n${i + 1}. ${step.say}`);
-      const args = Object.fromEntries(
-        Object.entries(step.args).map((
-          [k, v],
-        ) => [k, v === "$previous.items[0].upid" ? firstUpid(previous) : v]),
-      );
+      const args = resolveArgs(step.args, previous, token);
       console.log(`  -> ${step.tool} ${JSON.stringify(args)}`);
-      const result = await client.callTool({ name: step.tool, arguments: args });
+      const result = await client.callTool(
+        { name: step.tool, arguments: args },
+        undefined,
+        { onprogress: (p) => console.log(`  .. progress ${p.progress}: ${p.message ?? ""}`) },
+      );
       previous = result.structuredContent;
+      const issued = (previous as { confirmation_token?: string } | undefined)?.confirmation_token;
+      if (issued) token = issued;
       const text = (result.content as { type: string; text?: string }[])
         .map((c) => c.text ?? "").join("\n");
       console.log(`  <- ${result.isError ? "error" : "result"}:\n${indent(text)}`);
-      if (Boolean(result.isError) !== lastTwo) failures++;
+      if (Boolean(result.isError) !== Boolean(step.fails)) failures++;
     }
   } catch (err) {
     logger.log("error", `Demo failed: ${(err as Error).message}`);
