@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+
+Deno.test("the quick-start tour runs end to end against the simulator", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const words = (config.tasks.demo as string).split(/\s+/);
+  assert.equal(words[0], "deno");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: words.slice(1),
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, `${text}\n${new TextDecoder().decode(out.stderr)}`);
+  assert.match(text, /Connected to proxmox-mcp .* over stdio/);
+  assert.match(text, /tools\/list -> \d+ tools/);
+  assert.match(text, /Confirmation required; nothing was changed/);
+  assert.match(text, /Done: snapshot qemu 101/);
+  assert.match(text, /Dry run; nothing was changed/);
+  assert.match(text, /Unknown node "pve9": known nodes are pve1, pve2, pve3/);
+  assert.doesNotMatch(text, /unexpected result/);
+});
