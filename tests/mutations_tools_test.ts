@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ResourceListChangedNotificationSchema } from "../src/server/sdk.ts";
 import {
   type CallResult,
   type MutationStack,
@@ -789,4 +790,19 @@ Deno.test("backups on local storage  are found on the node that holds them", asy
     JSON.stringify(d.structuredContent?.plan),
     /\/nodes\/pve3\/storage\/local\/content\//,
   );
+});
+
+Deno.test("resources/list_changed  is sent after a change, not after a dry run", async () => {
+  await using s = await startMutationStack();
+  let changed = 0;
+  s.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+    changed++;
+  });
+  const dry = await s.call("guest_power", { vmid: 211, action: "start", dry_run: true });
+  assert.ok(!dry.isError);
+  const started = await s.call("guest_power", { vmid: 211, action: "start" });
+  assert.ok(!started.isError, JSON.stringify(started.content));
+  await s.client.ping();
+  assert.equal(changed, 1);
+  assert.equal(s.sim.state.guests.get(211)?.status, "running");
 });

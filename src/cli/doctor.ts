@@ -1,6 +1,7 @@
 /**
- * `doctor`: loads the configuration, looks at the node certificate, connects, and reports the
- * Proxmox VE version, cluster, nodes and privileges, with one actionable line per problem.
+ * `doctor`: loads the configuration, looks at the node certificate of every endpoint, connects,
+ * and reports the Proxmox VE version, cluster, nodes and privileges and whether each endpoint
+ * answers, with one actionable line per problem.
  *
  * @module
  */
@@ -13,7 +14,7 @@ import {
   loadConfig,
   toClientOptions,
 } from "../config/mod.ts";
-import { ProxmoxClient } from "../proxmox/client.ts";
+import { type ClientOptions, ProxmoxClient } from "../proxmox/client.ts";
 import {
   classifyNetworkFailure,
   ProxmoxApiError,
@@ -23,6 +24,7 @@ import {
 } from "../proxmox/errors.ts";
 import { chooseTls } from "../proxmox/tls_mode.ts";
 import { inspectCertificate, type PeerCertificate } from "../proxmox/tls_pin.ts";
+import { isIpv6 } from "../config/schema.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
 import type { CliArgs } from "./args.ts";
 
@@ -30,8 +32,19 @@ import type { CliArgs } from "./args.ts";
 export interface DoctorReport {
   facts: string[];
   problems: string[];
-  /** The node certificate, when the handshake succeeded. */
+  /** The node certificate of the first endpoint whose handshake succeeded. */
   certificate?: PeerCertificate;
+}
+
+/** One endpoint (`host` or an entry of `fallback_hosts`) and what its TLS probe found. */
+interface Probe {
+  host: string;
+  /** `host:port`, IPv6 in brackets. */
+  target: string;
+  origin: string;
+  certificate?: PeerCertificate;
+  /** Why the handshake failed, as a problem line. */
+  problem?: string;
 }
 
 /** Inputs of {@link diagnose}. */
@@ -65,46 +78,72 @@ export async function diagnose(opts: DiagnoseOptions = {}): Promise<DoctorReport
     }
   }
   const tls = chooseTls(config);
-  const target = `${config.host}:${config.port}`;
-  facts.push(`endpoint: https://${target}/api2/json; tls: ${tls.description}`);
+  const probes: Probe[] = [config.host, ...(config.fallback_hosts ?? [])].map((host) => {
+    const target = `${isIpv6(host) ? `[${host}]` : host}:${config.port}`;
+    return { host, target, origin: `https://${target}` };
+  });
+  const several = probes.length > 1;
+  facts.push(`endpoint: ${probes[0].origin}/api2/json; tls: ${tls.description}`);
+  if (several) {
+    facts.push(`fallback endpoints: ${probes.slice(1).map((p) => p.origin).join(", ")}`);
+  }
   const timeoutMs = Math.round(config.timeout * 1000);
 
-  try {
-    report.certificate = await inspectCertificate(
-      config.host,
-      config.port,
-      AbortSignal.timeout(timeoutMs),
-    );
-  } catch (e) {
-    problems.push(networkProblem(e, target, timeoutMs));
-    return report;
-  }
-  const cert = report.certificate;
+  await Promise.all(probes.map(async (probe) => {
+    try {
+      probe.certificate = await inspectCertificate(
+        probe.host,
+        config.port,
+        AbortSignal.timeout(timeoutMs),
+      );
+    } catch (e) {
+      probe.problem = networkProblem(e, probe.target, timeoutMs);
+    }
+  }));
+  for (const p of probes) if (p.problem) problems.push(p.problem);
+  const reachable = probes.filter((p) => p.certificate);
+  if (!reachable.length) return report;
+  const cert = reachable[0].certificate!;
+  report.certificate = cert;
   facts.push(
     `certificate: SHA-256 ${cert.fingerprint256}; issuer ${cert.issuer || "(none)"}; subject ${
       cert.subject || "(none)"
     }; valid until ${cert.validTo}`,
   );
-  if (tls.mode === "pin" && cert.fingerprint256 !== config.fingerprint) {
-    problems.push(
-      `fingerprint: the node presents ${cert.fingerprint256} but the config pins ` +
-        `${config.fingerprint}: if the certificate was renewed on purpose, set fingerprint to ` +
-        "the new value; otherwise something intercepts the connection",
-    );
-    return report;
+  if (several) {
+    for (const p of reachable) {
+      facts.push(
+        `endpoint ${p.target}: reachable; certificate SHA-256 ${p.certificate!.fingerprint256}`,
+      );
+    }
+  }
+  if (tls.mode === "pin") {
+    const mismatch = reachable.find((p) => p.certificate!.fingerprint256 !== config.fingerprint);
+    if (mismatch) {
+      problems.push(
+        `fingerprint: the node presents ${mismatch.certificate!.fingerprint256} but the config ` +
+          `pins ${config.fingerprint}: if the certificate was renewed on purpose, set ` +
+          "fingerprint to the new value; otherwise something intercepts the connection",
+      );
+      return report;
+    }
   }
 
-  const client = new ProxmoxClient(
-    await toClientOptions(config, {
-      logger: opts.logger ?? silentLogger,
-      retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
-      ...(tls.transport ? { transport: tls.transport } : {}),
-    }),
-  );
+  const options = await toClientOptions(config, {
+    logger: opts.logger ?? silentLogger,
+    retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+    ...(tls.transport ? { transport: tls.transport } : {}),
+  });
+  const client = new ProxmoxClient(options);
+  let answered = false;
   try {
     const version = z.object({ version: z.string(), release: z.string().optional() }).loose()
       .parse(await client.get("/version"));
-    facts.push(`version: Proxmox VE ${version.version}; credentials accepted`);
+    facts.push(
+      `version: Proxmox VE ${version.version}; credentials accepted${
+        several ? ` (via ${client.target})` : ""
+      }`,
+    );
 
     const status = z.array(
       z.object({ type: z.string(), name: z.string(), online: z.unknown().optional() }).loose(),
@@ -138,12 +177,38 @@ export async function diagnose(opts: DiagnoseOptions = {}): Promise<DoctorReport
           "privilege separation need their own ACL entries",
       );
     }
+    answered = true;
   } catch (e) {
     problems.push(apiProblem(e, config, cert, tls.mode, timeoutMs));
   } finally {
     client.close();
   }
+  if (answered && several) {
+    for (const probe of reachable) await checkEndpoint(probe, options, config, tls.mode, report);
+  }
   return report;
+}
+
+/** Asks one endpoint alone for `/version`: a fact when it answers, else a problem. */
+async function checkEndpoint(
+  probe: Probe,
+  options: ClientOptions,
+  config: Config,
+  mode: string,
+  report: DoctorReport,
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const client = new ProxmoxClient({ ...options, baseUrl: probe.origin, fallbackUrls: [] });
+  try {
+    await client.get("/version");
+    report.facts.push(`endpoint ${probe.target}: the API answers`);
+  } catch (e) {
+    report.problems.push(
+      `endpoint ${probe.target}: ${apiProblem(e, config, probe.certificate!, mode, timeoutMs)}`,
+    );
+  } finally {
+    client.close();
+  }
 }
 
 function isOnline(value: unknown): boolean {

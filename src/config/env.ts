@@ -14,6 +14,7 @@ import { describeValue } from "./describe.ts";
 export const CONFIG_ENV_VARS = [
   "PROXMOX_HOST",
   "PROXMOX_PORT",
+  "PROXMOX_FALLBACK_HOSTS",
   "PROXMOX_USERNAME",
   "PROXMOX_PASSWORD",
   "PROXMOX_REALM",
@@ -52,6 +53,7 @@ type Kind = "string" | "integer" | "number" | "boolean" | "list";
 export const ENV_FIELDS: Readonly<Record<ConfigEnvVar, { field: ConfigField; kind: Kind }>> = {
   PROXMOX_HOST: { field: "host", kind: "string" },
   PROXMOX_PORT: { field: "port", kind: "integer" },
+  PROXMOX_FALLBACK_HOSTS: { field: "fallback_hosts", kind: "list" },
   PROXMOX_USERNAME: { field: "username", kind: "string" },
   PROXMOX_PASSWORD: { field: "password", kind: "string" },
   PROXMOX_REALM: { field: "realm", kind: "string" },

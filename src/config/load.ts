@@ -111,6 +111,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const warnings: string[] = [];
   issues.push(...checkAuth(merged, label, warnings, file.found ? undefined : path));
 
+  if (parsed.success) issues.push(...checkEndpoints(parsed.data, label));
+
   if (parsed.success && parsed.data.ca_file !== undefined && !badFields.has("ca_file")) {
     const problem = await caFileProblem(parsed.data.ca_file, readFile);
     if (problem) issues.push({ field: label("ca_file"), message: problem });
@@ -290,6 +292,36 @@ function checkAuth(
   return issues;
 }
 
+/** `fallback_hosts`: each node once, and no fingerprint (it can match only one node). */
+function checkEndpoints(config: Config, label: (field: string) => string): ConfigIssue[] {
+  const fallbacks = config.fallback_hosts ?? [];
+  if (!fallbacks.length) return [];
+  const issues: ConfigIssue[] = [];
+  if (config.fingerprint) {
+    issues.push({
+      field: label("fallback_hosts"),
+      message: `cannot be combined with ${label("fingerprint")}: a fingerprint pins one ` +
+        "node's certificate and every node has its own; set ca_file to the cluster CA " +
+        "(/etc/pve/pve-root-ca.pem, copied from a node), which every node's certificate " +
+        "chains to, and remove fingerprint",
+    });
+  }
+  const seen = new Set([config.host.toLowerCase()]);
+  for (const host of fallbacks) {
+    const key = host.toLowerCase();
+    if (seen.has(key)) {
+      const what = key === config.host.toLowerCase() ? "host" : "another entry";
+      issues.push({
+        field: label("fallback_hosts"),
+        message: `${describeValue("fallback_hosts", host)} repeats ${what}: list each other ` +
+          "node once",
+      });
+    }
+    seen.add(key);
+  }
+  return issues;
+}
+
 /** Why the CA file cannot be used; undefined when it holds a PEM certificate. */
 async function caFileProblem(
   path: string,
@@ -341,7 +373,7 @@ export async function toClientOptions(
   extra: ToClientOptionsExtra = {},
 ): Promise<ClientOptions> {
   const { readFile = (p: string) => Deno.readTextFile(p), ...rest } = extra;
-  const host = isIpv6(config.host) ? `[${config.host}]` : config.host;
+  const origin = (host: string) => `https://${isIpv6(host) ? `[${host}]` : host}:${config.port}`;
   let auth: ClientOptions["auth"];
   if (config.token_id && config.token_secret) {
     auth = { type: "token", tokenId: config.token_id, secret: config.token_secret };
@@ -357,8 +389,10 @@ export async function toClientOptions(
     );
   }
   const caCerts = config.ca_file ? [await readFile(config.ca_file)] : undefined;
+  const fallbackUrls = (config.fallback_hosts ?? []).map(origin);
   return {
-    baseUrl: `https://${host}:${config.port}`,
+    baseUrl: origin(config.host),
+    ...(fallbackUrls.length ? { fallbackUrls } : {}),
     auth,
     timeoutMs: Math.round(config.timeout * 1000),
     ...(caCerts ? { caCerts } : {}),

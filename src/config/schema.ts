@@ -10,6 +10,8 @@ import { describeValue } from "./describe.ts";
 export const ALLOWED = {
   host: 'a hostname or IP address without scheme or port (e.g. "pve1.example.lan")',
   port: "an integer 1–65535",
+  fallback_hosts:
+    'a list of other nodes\' hostnames or IP addresses, without scheme or port (e.g. ["pve2.example.lan", "10.0.0.3"])',
   username: 'a user name such as "root" or "root@pam"',
   password: "a non-empty string",
   realm: 'a realm name such as "pam" or "pve"',
@@ -81,33 +83,44 @@ export function isIpv6(value: string): boolean {
   }
 }
 
-/** Why `value` is not an acceptable `host`, with a fix; undefined when it is fine. */
-export function hostProblem(value: string): string | undefined {
+/**
+ * Why `value` is not an acceptable `host` (or entry of `fallback_hosts`, whose fixes say that
+ * every endpoint shares `port`), with a fix; undefined when it is fine.
+ */
+export function hostProblem(
+  value: string,
+  field: "host" | "fallback_hosts" = "host",
+): string | undefined {
+  const use = (host: string, port?: string): string => {
+    if (field === "host") {
+      return `use "host": ${JSON.stringify(host)}${port ? ` and "port": ${port}` : ""}`;
+    }
+    return `write ${JSON.stringify(host)}${
+      port ? ' (every endpoint uses the one "port" field)' : ""
+    }`;
+  };
   const v = value.trim();
   if (v === "") return "it is empty";
   if (v !== value) return "remove the surrounding spaces";
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
     try {
       const url = new URL(v);
-      const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-      const port = url.port ? ` and "port": ${url.port}` : "";
-      return `that is a URL: use "host": ${JSON.stringify(host)}${port}`;
+      return `that is a URL: ${use(url.hostname.replace(/^\[(.*)\]$/, "$1"), url.port)}`;
     } catch {
       return "that looks like a URL: give only the host name";
     }
   }
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
   if (bracketed) {
-    const port = bracketed[2] ? ` and "port": ${bracketed[2]}` : "";
-    return `write the IPv6 address without brackets: use "host": "${bracketed[1]}"${port}`;
+    return `write the IPv6 address without brackets: ${use(bracketed[1], bracketed[2])}`;
   }
   const hostPort = /^([^:/]+):(\d+)$/.exec(v);
   if (hostPort) {
-    return `the port goes in its own field: use "host": "${hostPort[1]}" and "port": ${
-      hostPort[2]
-    }`;
+    return field === "host"
+      ? `the port goes in its own field: ${use(hostPort[1], hostPort[2])}`
+      : `fallback hosts take no port, they share "port" with host: ${use(hostPort[1])}`;
   }
-  if (v.includes("/")) return `remove the path: use "host": ${JSON.stringify(v.split("/")[0])}`;
+  if (v.includes("/")) return `remove the path: ${use(v.split("/")[0])}`;
   const ipv4 = IPV4.exec(v);
   if (ipv4) {
     return ipv4.slice(1).every((o) => Number(o) <= 255) ? undefined : "not a valid IPv4 address";
@@ -228,6 +241,11 @@ export const configSchema = z.object({
   port: z.number({ error: expected("port", unquoteHint) })
     .refine((v) => Number.isInteger(v) && v >= 1 && v <= 65535, { error: expected("port") })
     .default(8006),
+  fallback_hosts: z.array(
+    z.string({ error: expected("fallback_hosts") })
+      .superRefine(checked("fallback_hosts", (v: string) => hostProblem(v, "fallback_hosts"))),
+    { error: expected("fallback_hosts") },
+  ).optional(),
   username: z.string({ error: expected("username") })
     .superRefine(checked("username", usernameProblem)).optional(),
   password: z.string({ error: expected("password") }).min(1, { error: expected("password") })

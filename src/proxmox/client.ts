@@ -1,6 +1,7 @@
 /**
  * The Proxmox VE API client: authentication (API token or ticket + CSRF), per-request
- * timeouts, bounded retries for idempotent GETs, and typed errors.
+ * timeouts, bounded retries for idempotent GETs, failover between the API endpoints of several
+ * nodes of one cluster, and typed errors.
  *
  * @module
  */
@@ -11,9 +12,11 @@ import { type LoginForm, type Ticket, TicketSession } from "./auth.ts";
 import { encodeParams, type Params } from "./encode.ts";
 import {
   classifyNetworkFailure,
+  type EndpointFailure,
   ProxmoxApiError,
   ProxmoxAuthError,
   ProxmoxConnectionError,
+  ProxmoxEndpointsError,
   ProxmoxTimeoutError,
 } from "./errors.ts";
 
@@ -44,8 +47,13 @@ export interface RetryPolicy {
 
 /** Options of a {@link ProxmoxClient}. */
 export interface ClientOptions {
-  /** Origin of the API, e.g. `https://pve1.example.lan:8006`. */
+  /** Origin of the API, e.g. `https://pve1.example.lan:8006`: the endpoint tried first. */
   baseUrl: string;
+  /**
+   * Origins of other nodes of the same cluster (every node serves the whole API), tried in
+   * order when an endpoint cannot be reached; see {@link ProxmoxClient.request}.
+   */
+  fallbackUrls?: readonly string[];
   auth: ClientAuth;
   /** PEM certificates to trust (the cluster CA); used by the default transport. */
   caCerts?: string[];
@@ -79,12 +87,32 @@ const API_PREFIX = "/api2/json";
 
 type Outcome = { data: unknown } | { unauthorized: ProxmoxAuthError; ticket?: Ticket };
 
-/** A client for one Proxmox VE API endpoint. Methods return the `data` member of answers. */
+/** One API endpoint: an origin and its `host:port` for messages. */
+interface Endpoint {
+  origin: string;
+  target: string;
+}
+
+/** Failover bookkeeping of one request. */
+interface Progress {
+  /** Rounds allowed: retry attempts for GETs, 1 for writes. */
+  rounds: number;
+  /** The current round (a round tries each endpoint at most once). */
+  round: number;
+  /** Endpoints that failed in the current round, in order. */
+  failed: { index: number; error: Error }[];
+}
+
+/**
+ * A client for the Proxmox VE API of one cluster, reached through one endpoint or several.
+ * Methods return the `data` member of answers.
+ */
 export class ProxmoxClient implements AsyncDisposable {
-  /** Origin of the API, without trailing slash. */
-  readonly baseUrl: string;
-  /** `host:port` reached, for messages. */
-  readonly target: string;
+  /** Origins of every endpoint, the primary first, without trailing slash. */
+  readonly endpoints: readonly string[];
+  #endpoints: readonly Endpoint[];
+  /** Index of the endpoint in use: the one that last answered. */
+  #current = 0;
   #auth: ClientAuth;
   #session?: TicketSession;
   #transport: HttpTransport;
@@ -96,12 +124,13 @@ export class ProxmoxClient implements AsyncDisposable {
   #random: () => number;
 
   constructor(options: ClientOptions) {
-    const url = new URL(options.baseUrl);
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw new TypeError(`baseUrl must be an http(s) URL, got protocol ${url.protocol}`);
+    const endpoints: Endpoint[] = [];
+    for (const raw of [options.baseUrl, ...(options.fallbackUrls ?? [])]) {
+      const endpoint = parseEndpoint(raw, endpoints.length ? "fallbackUrls" : "baseUrl");
+      if (!endpoints.some((e) => e.origin === endpoint.origin)) endpoints.push(endpoint);
     }
-    this.baseUrl = url.origin;
-    this.target = `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+    this.#endpoints = endpoints;
+    this.endpoints = endpoints.map((e) => e.origin);
     this.#auth = options.auth;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#logger = options.logger ?? silentLogger;
@@ -150,9 +179,27 @@ export class ProxmoxClient implements AsyncDisposable {
     return this.request<T>("DELETE", path, params, opts);
   }
 
+  /** Origin of the endpoint in use (the one that last answered), without trailing slash. */
+  get baseUrl(): string {
+    return this.#endpoints[this.#current].origin;
+  }
+
+  /** `host:port` of the endpoint in use, for messages. */
+  get target(): string {
+    return this.#endpoints[this.#current].target;
+  }
+
   /**
    * Sends one API request and returns the answer's `data` member. `path` is the API path
    * after `/api2/json` with segments already encoded (see `apiPath`).
+   *
+   * With several endpoints the client stays on the one that last answered and moves to the
+   * next when it cannot be reached. A GET moves on after any connection failure but a TLS one
+   * (a trust problem, reported as is) and after a 502 or 503. A write moves on only when it
+   * provably never reached a server (DNS failure, refused connection, or a failed login before
+   * it): after a reset or a timeout it may have run, so it is not sent again. Any other answer,
+   * including a 595 or 596 about another node, is the answer. When every endpoint failed, a
+   * {@link ProxmoxEndpointsError} lists each one.
    */
   async request<T = unknown>(
     method: HttpMethod,
@@ -164,15 +211,26 @@ export class ProxmoxClient implements AsyncDisposable {
       throw new TypeError(`API path must start with "/" and carry no query string: ${path}`);
     }
     const signal = opts.signal;
-    const attempts = method === "GET" ? Math.max(1, this.#retry.attempts) : 1;
+    const progress: Progress = {
+      rounds: method === "GET" ? Math.max(1, this.#retry.attempts) : 1,
+      round: 1,
+      failed: [],
+    };
     let reloggedIn = false;
-    for (let attempt = 1;; attempt++) {
+    for (;;) {
+      const index = this.#current;
+      let ticket: Ticket | undefined;
       let outcome: Outcome;
       try {
-        outcome = await this.#attempt(method, path, params, signal, attempt);
+        if (this.#session) ticket = await abortable(this.#session.current(), signal);
       } catch (e) {
-        if (signal?.aborted || attempt >= attempts || !isTransient(e)) throw e;
-        await this.#sleep(this.#backoff(attempt), signal);
+        await this.#recover(e, index, true, method, path, progress, signal);
+        continue;
+      }
+      try {
+        outcome = await this.#attempt(index, method, path, params, ticket, signal, progress.round);
+      } catch (e) {
+        await this.#recover(e, index, false, method, path, progress, signal);
         continue;
       }
       if ("data" in outcome) return outcome.data as T;
@@ -180,8 +238,70 @@ export class ProxmoxClient implements AsyncDisposable {
       reloggedIn = true;
       this.#logger.log("debug", "proxmox ticket refused, logging in again", { method, path });
       await abortable(this.#session.refreshAfterUnauthorized(outcome.ticket), signal);
-      attempt--; // the retry after a re-login does not use up a transient-failure attempt
     }
+  }
+
+  /**
+   * Decides what follows a failure on endpoint `index`: returns after moving to another
+   * endpoint or waiting for a retry, or throws. `beforeSend` says the request itself was not
+   * sent (the login failed).
+   */
+  async #recover(
+    e: unknown,
+    index: number,
+    beforeSend: boolean,
+    method: HttpMethod,
+    path: string,
+    progress: Progress,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (signal?.aborted) throw e;
+    const count = this.#endpoints.length;
+    if (count > 1 && e instanceof Error && mayFailOver(e, method, beforeSend)) {
+      progress.failed.push({ index, error: e });
+      const tried = new Set(progress.failed.map((f) => f.index));
+      for (let step = 1; step < count; step++) {
+        const next = (index + step) % count;
+        if (!tried.has(next)) return this.#moveTo(index, next, e, method, path);
+      }
+      // Every endpoint failed in this round: another round only if a failure was transient.
+      const retry = progress.failed.some((f) => isTransient(f.error));
+      if (progress.round >= progress.rounds || !retry) {
+        throw new ProxmoxEndpointsError({
+          method,
+          path,
+          failures: progress.failed.map((f) => this.#failure(f.index, f.error)),
+        });
+      }
+      await this.#sleep(this.#backoff(progress.round), signal);
+      progress.round++;
+      progress.failed = [];
+      return this.#moveTo(index, (index + 1) % count, e, method, path);
+    }
+    if (progress.round >= progress.rounds || !isTransient(e)) throw e;
+    await this.#sleep(this.#backoff(progress.round), signal);
+    progress.round++;
+  }
+
+  /** Makes endpoint `to` the one in use and logs why (never a secret). */
+  #moveTo(from: number, to: number, error: Error, method: HttpMethod, path: string): void {
+    this.#current = to;
+    this.#logger.log("debug", "proxmox endpoint failover", {
+      method,
+      path,
+      from: this.#endpoints[from].target,
+      to: this.#endpoints[to].target,
+      reason: this.#failure(from, error).reason,
+    });
+  }
+
+  #failure(index: number, error: Error): EndpointFailure {
+    const target = this.#endpoints[index].target;
+    if (error instanceof ProxmoxApiError) {
+      return { target, reason: `HTTP ${error.status} ${error.apiMessage}`, error };
+    }
+    if (error instanceof ProxmoxConnectionError) return { target, reason: error.reason, error };
+    return { target, reason: error.message, error };
   }
 
   /** Releases the HTTP client (pooled connections). */
@@ -202,24 +322,32 @@ export class ProxmoxClient implements AsyncDisposable {
   }
 
   async #attempt(
+    index: number,
     method: HttpMethod,
     path: string,
     params: Params | undefined,
+    ticket: Ticket | undefined,
     signal: AbortSignal | undefined,
     attempt: number,
   ): Promise<Outcome> {
     const headers = new Headers({ Accept: "application/json" });
-    let ticket: Ticket | undefined;
     if (this.#auth.type === "token") {
       headers.set("Authorization", `PVEAPIToken=${this.#auth.tokenId}=${this.#auth.secret}`);
-    } else if (this.#session) {
-      ticket = await abortable(this.#session.current(), signal);
+    } else if (ticket) {
       headers.set("Cookie", `PVEAuthCookie=${ticket.ticket}`);
       if (method !== "GET") headers.set("CSRFPreventionToken", ticket.csrfToken);
     }
-    const { status, reason, text } = await this.#exchange(method, path, params, headers, signal, {
-      attempt,
-    });
+    const logFields: Record<string, unknown> = { attempt };
+    if (this.#endpoints.length > 1) logFields.endpoint = this.#endpoints[index].target;
+    const { status, reason, text } = await this.#exchange(
+      index,
+      method,
+      path,
+      params,
+      headers,
+      signal,
+      logFields,
+    );
     if (status === 401) {
       return { unauthorized: this.#unauthorized(method, path, reason, text, ticket), ticket };
     }
@@ -228,6 +356,7 @@ export class ProxmoxClient implements AsyncDisposable {
 
   /** Sends a request and reads the whole body, mapping network failures to typed errors. */
   async #exchange(
+    index: number,
     method: HttpMethod,
     path: string,
     params: Params | undefined,
@@ -235,8 +364,9 @@ export class ProxmoxClient implements AsyncDisposable {
     signal: AbortSignal | undefined,
     logFields: Record<string, unknown>,
   ): Promise<{ status: number; reason: string; text: string }> {
+    const endpoint = this.#endpoints[index];
     const encoded = encodeParams(params);
-    let url = `${this.baseUrl}${API_PREFIX}${path}`;
+    let url = `${endpoint.origin}${API_PREFIX}${path}`;
     let body: string | undefined;
     if (method === "GET" || method === "DELETE") {
       const query = encoded.toString();
@@ -262,7 +392,7 @@ export class ProxmoxClient implements AsyncDisposable {
       });
       return { status: response.status, reason: response.statusText, text };
     } catch (e) {
-      const error = this.#networkError(e, method, path, signal, timeout);
+      const error = this.#networkError(e, endpoint.target, method, path, signal, timeout);
       this.#logger.log("debug", "proxmox request failed", {
         method,
         path,
@@ -276,6 +406,7 @@ export class ProxmoxClient implements AsyncDisposable {
 
   #networkError(
     e: unknown,
+    target: string,
     method: HttpMethod,
     path: string,
     signal: AbortSignal | undefined,
@@ -284,7 +415,7 @@ export class ProxmoxClient implements AsyncDisposable {
     if (signal?.aborted) return signal.reason;
     if (timeout.aborted) {
       return new ProxmoxTimeoutError({
-        target: this.target,
+        target,
         method,
         path,
         timeoutMs: this.#timeoutMs,
@@ -293,7 +424,7 @@ export class ProxmoxClient implements AsyncDisposable {
     if (e instanceof ProxmoxConnectionError || e instanceof ProxmoxApiError) return e;
     const { kind, reason, hint } = classifyNetworkFailure(e);
     return new ProxmoxConnectionError(
-      { kind, target: this.target, method, path, reason, hint },
+      { kind, target, method, path, reason, hint },
       { cause: e },
     );
   }
@@ -316,12 +447,16 @@ export class ProxmoxClient implements AsyncDisposable {
     return new ProxmoxAuthError({ status: 401, method, path, apiMessage, hint });
   }
 
-  /** `POST /access/ticket` without authentication; never logs or reports the form. */
+  /**
+   * `POST /access/ticket` to the endpoint in use, without authentication; never logs or
+   * reports the form. The ticket is valid on every node of the cluster.
+   */
   async #postTicket(form: LoginForm): Promise<Omit<Ticket, "obtainedAt">> {
     const path = "/access/ticket";
     const params: Params = { username: form.username, password: form.password, realm: form.realm };
     const headers = new Headers({ Accept: "application/json" });
     const { status, reason, text } = await this.#exchange(
+      this.#current,
       "POST",
       path,
       params,
@@ -367,6 +502,31 @@ export class ProxmoxClient implements AsyncDisposable {
     const username = typeof data?.username === "string" ? data.username : user;
     return { ticket, csrfToken: csrf, username };
   }
+}
+
+/**
+ * True when a request that failed with `error` may go to another endpoint: the failure is
+ * the endpoint's, not the request's, and (for writes) the request never reached a server.
+ */
+function mayFailOver(error: Error, method: HttpMethod, beforeSend: boolean): boolean {
+  const idempotent = method === "GET" || beforeSend;
+  if (error instanceof ProxmoxConnectionError) {
+    if (error.kind === "tls") return false;
+    return idempotent || error.kind === "dns" || error.kind === "refused";
+  }
+  if (error instanceof ProxmoxAuthError) return false;
+  return idempotent && error instanceof ProxmoxApiError &&
+    (error.status === 502 || error.status === 503);
+}
+
+/** Parses one endpoint origin; `option` names it in the error. */
+function parseEndpoint(raw: string, option: string): Endpoint {
+  const url = new URL(raw);
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new TypeError(`${option} must be an http(s) URL, got protocol ${url.protocol}`);
+  }
+  const target = `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+  return { origin: url.origin, target };
 }
 
 /** True for failures worth retrying an idempotent request on. */

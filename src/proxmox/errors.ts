@@ -91,6 +91,10 @@ export class ProxmoxConnectionError extends ProxmoxError {
   readonly method: HttpMethod;
   /** API path of the failed request. */
   readonly path: string;
+  /** What went wrong, in words (e.g. "connection refused"). */
+  readonly reason: string;
+  /** What to check or do. */
+  readonly hint: string;
 
   constructor(init: ConnectionErrorInit, options?: ErrorOptions) {
     super(
@@ -102,6 +106,8 @@ export class ProxmoxConnectionError extends ProxmoxError {
     this.target = init.target;
     this.method = init.method;
     this.path = init.path;
+    this.reason = init.reason;
+    this.hint = init.hint;
   }
 }
 
@@ -128,6 +134,50 @@ export class ProxmoxTimeoutError extends ProxmoxConnectionError {
   }
 }
 
+/** How one endpoint failed, as listed by {@link ProxmoxEndpointsError}. */
+export interface EndpointFailure {
+  /** `host:port` of the endpoint. */
+  target: string;
+  /** What went wrong there, in words (e.g. "connection refused", "HTTP 503 Service unavailable"). */
+  reason: string;
+  /** The error the endpoint gave. */
+  error: Error;
+}
+
+/**
+ * No endpoint of the cluster could serve a request: each was unreachable (or, for a GET,
+ * answered 502/503). Lists every endpoint with its failure.
+ */
+export class ProxmoxEndpointsError extends ProxmoxConnectionError {
+  /** One entry per endpoint tried, in the order tried. */
+  readonly failures: readonly EndpointFailure[];
+
+  constructor(
+    init: { method: HttpMethod; path: string; failures: readonly EndpointFailure[] },
+    options?: ErrorOptions,
+  ) {
+    const { method, path, failures } = init;
+    const kinds = new Set(
+      failures.map((f) => f.error instanceof ProxmoxConnectionError ? f.error.kind : "other"),
+    );
+    const reason = failures.map((f) => `${f.target}: ${f.reason}`).join("; ");
+    const hint = "check that the nodes are up and pveproxy runs on them (systemctl status " +
+      "pveproxy), and host, fallback_hosts and port in the configuration";
+    super({
+      kind: kinds.size === 1 ? [...kinds][0] : "other",
+      target: failures.map((f) => f.target).join(", "),
+      method,
+      path,
+      reason,
+      hint,
+    }, options);
+    this.name = "ProxmoxEndpointsError";
+    this.message = `No Proxmox VE endpoint could serve ${method} ${path} (${failures.length} ` +
+      `tried): ${reason}: ${hint}`;
+    this.failures = failures;
+  }
+}
+
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(3).replace(/0+$/, "")} s`;
 }
@@ -137,6 +187,14 @@ export function classifyNetworkFailure(
   error: unknown,
 ): { kind: ConnectionFailure; reason: string; hint: string } {
   const text = stripUrls(errorChainText(error));
+  if (/close_notify/i.test(text)) {
+    // The peer dropped an established TLS connection (node or pveproxy went away).
+    return {
+      kind: "reset",
+      reason: "the connection was closed unexpectedly",
+      hint: "check the network path and pveproxy on the node; retrying may help",
+    };
+  }
   if (
     /UnknownIssuer|self[- ]signed|unable to get local issuer|certificate verify failed/i.test(text)
   ) {
@@ -155,7 +213,10 @@ export function classifyNetworkFailure(
         "fingerprint",
     };
   }
-  if (/certificate|tls|ssl|handshake/i.test(text) && !/connection (refused|reset)/i.test(text)) {
+  if (
+    /certificate|tls|ssl|handshake|corrupt message/i.test(text) &&
+    !/connection (refused|reset)/i.test(text)
+  ) {
     return {
       kind: "tls",
       reason: "the TLS handshake failed",

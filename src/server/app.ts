@@ -99,12 +99,14 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
     clock: opts.clock ?? systemClock,
     auditPath: loaded.config.audit_log,
   });
+  const fallbacks = loaded.config.fallback_hosts ?? [];
+  const failover = fallbacks.length ? `, failing over to ${fallbacks.join(", ")}` : "";
   return {
     client,
     safety,
     tls: tls.mode,
     description:
-      `${loaded.config.host}:${loaded.config.port} (${loaded.source}; ${tls.description})`,
+      `${loaded.config.host}:${loaded.config.port}${failover} (${loaded.source}; ${tls.description})`,
     defaultNode: loaded.config.node,
     readOnly,
     // deno-lint-ignore require-await

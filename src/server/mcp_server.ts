@@ -3,7 +3,8 @@
  * through the policy pipeline. Each call's context carries the request's cancellation signal,
  * a progress sender (when the client asked for progress), an elicitation function (when the
  * client supports it) and a logger that also sends MCP logging notifications once the client
- * has chosen a level.
+ * has chosen a level. Resources, prompts and completions read through the same read-only tools
+ * and pipeline (see `resources.ts`, `prompts.ts`).
  *
  * @module
  */
@@ -13,6 +14,9 @@ import type { ToolContext } from "../tools/context.ts";
 import type { Tool } from "../tools/tool.ts";
 import type { Logger, LogLevel } from "../util/log.ts";
 import { describeError } from "./errors.ts";
+import { readHost } from "./features.ts";
+import { registerPrompts } from "./prompts.ts";
+import { registerResources } from "./resources.ts";
 import { serveToolList } from "./tool_list.ts";
 import {
   type CallToolResult,
@@ -127,6 +131,7 @@ export function createMcpServer(opts: ServerOptions): McpServer {
           opts.logger.log("debug", `tool ${tool.name}`, {
             ms: Math.round(performance.now() - started),
           });
+          if (changedCluster(tool, out.structured)) server.sendResourceListChanged();
           return {
             content: [{ type: "text", text: out.text ?? JSON.stringify(out.structured) }],
             structuredContent: out.structured as Record<string, unknown>,
@@ -139,6 +144,25 @@ export function createMcpServer(opts: ServerOptions): McpServer {
       },
     );
   }
-  serveToolList(server, opts.tools.filter((t) => opts.pipeline.visible(t)));
+  const visible = opts.tools.filter((t) => opts.pipeline.visible(t));
+  serveToolList(server, visible);
+  const host = readHost({
+    tools: visible,
+    pipeline: opts.pipeline,
+    logger: opts.logger,
+    context: (extra) =>
+      extra
+        ? opts.context(extra.signal, extrasFor(extra))
+        : opts.context(new AbortController().signal, { logger: opts.logger }),
+  });
+  registerResources(server, host);
+  registerPrompts(server, host);
   return server;
+}
+
+/** Whether a call's answer says it changed the cluster (not a dry run or a pending confirmation). */
+function changedCluster(tool: Tool, structured: unknown): boolean {
+  if (tool.annotations.readOnlyHint) return false;
+  const status = (structured as { status?: unknown } | null)?.status;
+  return status === "done" || status === "started" || status === "running";
 }

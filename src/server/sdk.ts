@@ -6,12 +6,17 @@
  * @module
  */
 // @ts-types="@modelcontextprotocol/sdk/server/mcp"
-export { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+export { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+// @ts-types="@modelcontextprotocol/sdk/server/completable"
+export { completable } from "@modelcontextprotocol/sdk/server/completable.js";
 // @ts-types="@modelcontextprotocol/sdk/server/stdio"
 export { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 export type {
   CallToolResult,
+  GetPromptResult,
+  ListResourcesResult,
+  ReadResourceResult,
   ServerNotification,
   ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -23,8 +28,11 @@ export { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 export {
   CallToolResultSchema,
   ElicitRequestSchema,
+  ErrorCode,
   ListToolsRequestSchema,
   LoggingMessageNotificationSchema,
+  McpError,
+  ResourceListChangedNotificationSchema,
   SetLevelRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="@modelcontextprotocol/sdk/server/zod-json-schema-compat"
