@@ -273,6 +273,15 @@ Deno.test("scope  limits which guests change and which VMIDs new guests get", as
     const denied = await s.call("vm_create", { name: "x", node: "pve3", dry_run: true });
     assert.match(text(denied), /node pve3 is in denied_nodes/);
   });
+  await t.step("next_vmid answers within the allowed ranges and flags VMIDs outside", async () => {
+    const next = await s.call("next_vmid", {});
+    assert.deepEqual(next.structuredContent, { vmid: 500, free: true, in_scope: true });
+    const outside = await s.call("next_vmid", { vmid: 300 });
+    assert.deepEqual(outside.structuredContent, { vmid: 300, free: true, in_scope: false });
+    assert.match(text(outside), /outside the VMIDs this server may use/);
+    const taken = await s.call("next_vmid", { vmid: 101 });
+    assert.deepEqual(taken.structuredContent, { vmid: 101, free: false, in_scope: true });
+  });
 });
 
 Deno.test("rate limit  refuses bursts with the time to retry", async (t) => {

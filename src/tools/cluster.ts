@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import { ProxmoxApiError } from "../proxmox/errors.ts";
-import { flag, num } from "../proxmox/resources.ts";
+import { flag, num, parseResources } from "../proxmox/resources.ts";
+import { ToolInputError } from "./context.ts";
 import { args, cursor, fieldList, limit, nodeName, oneOf, vmid } from "./args.ts";
 import { table } from "./format.ts";
 import { listAnswer, pageOf, ResourceItem, toResourceItem } from "./listing.ts";
@@ -131,26 +132,64 @@ const clusterResources = defineTool({
 const nextVmid = defineTool({
   name: "next_vmid",
   title: "Next free VMID",
-  description: "The next free VMID in the cluster, or whether a given VMID is free.",
+  description:
+    "The next free VMID (within the VMIDs this server may use), or whether a given VMID is free.",
   toolset: "cluster",
   privilege: "none",
   annotations: READ_ONLY,
   input: args({ vmid: vmid().optional().describe("Check this VMID instead") }),
-  output: z.object({ vmid: z.number(), free: z.boolean() }),
+  output: z.object({
+    vmid: z.number(),
+    free: z.boolean(),
+    in_scope: z.boolean().optional().describe("false: this server may not create it"),
+  }),
   async handler(a, ctx) {
-    try {
-      const id = num.parse(
-        await ctx.api.get("/cluster/nextid", a.vmid ? { vmid: a.vmid } : undefined, {
-          signal: ctx.signal,
-        }),
-      );
-      return { structured: { vmid: id, free: true }, text: `${id} is free` };
-    } catch (err) {
-      if (a.vmid && err instanceof ProxmoxApiError && err.status === 400) {
-        return { structured: { vmid: a.vmid, free: false }, text: `${a.vmid} is taken` };
+    const scope = ctx.scope?.rules.allowedVmids || ctx.scope?.rules.deniedVmids
+      ? ctx.scope
+      : undefined;
+    const isFree = async (id: number) => {
+      try {
+        await ctx.api.get("/cluster/nextid", { vmid: id }, { signal: ctx.signal });
+        return true;
+      } catch (err) {
+        if (err instanceof ProxmoxApiError && err.status === 400) return false;
+        throw err;
       }
-      throw err;
+    };
+    let id = a.vmid;
+    if (id === undefined && scope) {
+      const used = new Set(
+        parseResources(
+          await ctx.api.get("/cluster/resources", { type: "vm" }, { signal: ctx.signal }),
+        ).flatMap((r) => r.vmid === undefined ? [] : [r.vmid]),
+      );
+      for (let tries = 0; tries < 5; tries++) {
+        const candidate = scope.firstFreeVmid(used);
+        if (candidate === undefined) {
+          throw new ToolInputError(
+            "No free VMID is left in the VMID ranges this server may use (allowed_vmids, denied_vmids)",
+          );
+        }
+        if (await isFree(candidate)) {
+          id = candidate;
+          break;
+        }
+        used.add(candidate);
+      }
     }
+    let free: boolean;
+    if (id === undefined) {
+      id = num.parse(await ctx.api.get("/cluster/nextid", undefined, { signal: ctx.signal }));
+      free = true;
+    } else {
+      free = await isFree(id);
+    }
+    const inScope = scope ? scope.vmidAllowed(id) : undefined;
+    const note = inScope === false ? " (outside the VMIDs this server may use)" : "";
+    return {
+      structured: { vmid: id, free, in_scope: inScope },
+      text: `${id} is ${free ? "free" : "taken"}${note}`,
+    };
   },
 });
 
