@@ -16,18 +16,15 @@ import {
   str,
 } from "./context.ts";
 
+/** The fields that identify a task, shared by its list entry and its status. */
+function taskIdentity(t: TaskState): Record<string, unknown> {
+  const { upid, node, pid, pstart, starttime, type, id, user } = t;
+  return { upid, node, pid, pstart, starttime, type, id, user };
+}
+
 /** A task as listed by `GET /nodes/{node}/tasks` and `/cluster/tasks`. */
 export function taskListEntry(t: TaskState): Record<string, unknown> {
-  const e: Record<string, unknown> = {
-    upid: t.upid,
-    node: t.node,
-    pid: t.pid,
-    pstart: t.pstart,
-    starttime: t.starttime,
-    type: t.type,
-    id: t.id,
-    user: t.user,
-  };
+  const e: Record<string, unknown> = taskIdentity(t);
   if (t.status === "stopped") {
     e.endtime = t.endtime;
     e.status = t.exitstatus;
@@ -88,17 +85,7 @@ const taskIndex: RouteHandler = (ctx) => {
 
 const taskStatus: RouteHandler = (ctx) => {
   const t = taskOf(ctx);
-  const out: Record<string, unknown> = {
-    upid: t.upid,
-    node: t.node,
-    pid: t.pid,
-    pstart: t.pstart,
-    starttime: t.starttime,
-    type: t.type,
-    id: t.id,
-    user: t.user,
-    status: t.status,
-  };
+  const out: Record<string, unknown> = { ...taskIdentity(t), status: t.status };
   if (t.status === "stopped") out.exitstatus = t.exitstatus;
   return out;
 };
