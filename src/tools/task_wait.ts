@@ -98,12 +98,15 @@ export async function waitForTask(
   };
   try {
     while (true) {
+      // The log first, then the status: a "running" status then vouches for every line read,
+      // and a task that ended in between is followed once more for its last lines.
+      await follow(ctx.signal);
       const s = Status.parse(
         await ctx.api.get(`${base}/status`, undefined, { signal: ctx.signal }),
       );
-      await follow(ctx.signal);
       const waitedMs = settings.clock.now() - started;
       if (s.status !== "running") {
+        await follow(ctx.signal);
         const exit = s.exitstatus ?? "unknown";
         const state = exit === "OK" ? "ok" : exit.startsWith("WARNINGS") ? "warnings" : "failed";
         return { upid, state, exitstatus: exit, tail: lines.slice(-tailLines), waitedMs };
