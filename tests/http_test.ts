@@ -382,7 +382,7 @@ async function spawnServer(dir: string, extra: string[]) {
   };
 }
 
-Deno.test("SIGTERM during a call  finishes it within the grace period, else cuts it off", async (t) => {
+Deno.test("SIGTERM during a call  finishes it within the grace period, else cancels it", async (t) => {
   await using sim = await startSimulator();
   const dir = await Deno.makeTempDir({ prefix: "proxmox-mcp-http-" });
   const url = new URL(sim.url);
@@ -415,26 +415,34 @@ Deno.test("SIGTERM during a call  finishes it within the grace period, else cuts
       sim.faults.latencyMs = 0;
     });
 
-    await t.step("a call longer than the grace period is cut off; exit stays bounded", async () => {
-      await using srv = await spawnServer(dir, ["--shutdown-grace", "0.3"]);
-      await using c = await connect(srv.url);
-      sim.faults.latencyMs = 8000;
-      const before = sim.requests;
-      // The cut-off call is never answered: the client gives up at its own timeout.
-      const call = c.client.callTool({ name: "cluster_status", arguments: {} }, undefined, {
-        timeout: 3000,
-      }).then(() => "completed", () => "failed");
-      while (sim.requests === before) await new Promise((r) => setTimeout(r, 20));
-      const started = performance.now();
-      srv.process.kill("SIGTERM");
-      const status = await srv.process.status;
-      const took = performance.now() - started;
-      assert.equal(status.code, 0, srv.log());
-      assert.ok(took < 4000, `shutdown took ${took} ms`);
-      assert.match(srv.log(), /cut off/);
-      assert.equal(await call, "failed");
-      sim.faults.latencyMs = 0;
-    });
+    await t.step(
+      "a call past the grace period is cancelled and answered; exit is bounded",
+      async () => {
+        await using srv = await spawnServer(dir, ["--shutdown-grace", "0.3"]);
+        await using c = await connect(srv.url);
+        sim.faults.latencyMs = 8000;
+        const before = sim.requests;
+        const call = c.client.callTool({ name: "cluster_status", arguments: {} }, undefined, {
+          timeout: 6000,
+        }).then(
+          (r) => r.isError ? `error: ${JSON.stringify(r.content)}` : "completed",
+          (e) => `failed: ${e}`,
+        );
+        while (sim.requests === before) await new Promise((r) => setTimeout(r, 20));
+        const started = performance.now();
+        srv.process.kill("SIGTERM");
+        const status = await srv.process.status;
+        const took = performance.now() - started;
+        assert.equal(status.code, 0, srv.log());
+        assert.ok(took < 4000, `shutdown took ${took} ms`);
+        assert.match(srv.log(), /cancelling 1 call\(s\) past the grace period/);
+        assert.match(
+          await call,
+          /^error: .*cluster_status was cancelled: the server is shutting down/,
+        );
+        sim.faults.latencyMs = 0;
+      },
+    );
   } finally {
     sim.faults.latencyMs = 0;
     await Deno.remove(dir, { recursive: true });

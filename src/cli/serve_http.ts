@@ -45,7 +45,7 @@ export async function serveHttp(cli: CliArgs, logger: Logger): Promise<void> {
     allowedHosts: settings.allowedHosts,
     allowedOrigins: settings.allowedOrigins,
     shutdownGraceMs: settings.shutdownGraceMs,
-    createServer: () => buildServer(backend, logger),
+    createServer: (stopCalls) => buildServer(backend, logger, { stopCalls }),
     logger,
   });
   if (!settings.token) {

@@ -121,7 +121,13 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
 export function buildServer(
   backend: Backend,
   logger: Logger,
-  opts: { tools?: readonly Tool[]; clock?: Clock; tasks?: Partial<TaskWaitSettings> } = {},
+  opts: {
+    tools?: readonly Tool[];
+    clock?: Clock;
+    tasks?: Partial<TaskWaitSettings>;
+    /** Cancels every call in progress when it aborts (HTTP shutdown past its grace period). */
+    stopCalls?: AbortSignal;
+  } = {},
 ): McpServer {
   const clock = opts.clock ?? systemClock;
   const inventory = Inventory.shared(backend.client, clock);
@@ -142,7 +148,7 @@ export function buildServer(
       api: backend.client,
       inventory,
       defaultNode: backend.defaultNode,
-      signal,
+      signal: opts.stopCalls ? AbortSignal.any([signal, opts.stopCalls]) : signal,
       logger: extras.logger,
       progress: extras.progress,
       elicit: extras.elicit,

@@ -26,7 +26,11 @@ export interface HttpServerOptions {
   /** Port; 0 picks a free one. */
   port: number;
   /** Builds the MCP server of a new session. */
-  createServer: () => McpServer;
+  /**
+   * Builds the MCP server of a new session. `stopCalls` aborts when shutdown's grace period
+   * ends: calls still running are cancelled so their clients get an answer.
+   */
+  createServer: (stopCalls: AbortSignal) => McpServer;
   /** Token every request must carry as `Authorization: Bearer <token>`. */
   bearerToken?: string;
   /** Accepted Host header values (see {@link allowlistFor} for the defaults). */
@@ -81,6 +85,9 @@ interface Session {
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
 
+/** How long cancelled calls get to send their answer at shutdown, in ms. */
+const CANCEL_ANSWER_MS = 2_000;
+
 /** Starts serving MCP over Streamable HTTP; resolves once listening. */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   if (!opts.bearerToken && !isLoopback(opts.hostname)) {
@@ -103,6 +110,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const sessions = new Map<string, Session>();
   const pending = new Set<Session>();
   let inFlight = 0;
+  const stopCalls = new AbortController();
   let idle = Promise.withResolvers<void>();
   idle.resolve();
   let draining = false;
@@ -126,7 +134,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   };
 
   const newSession = async (): Promise<Session> => {
-    const server = opts.createServer();
+    const server = opts.createServer(stopCalls.signal);
     const session = { server, lastSeen: Date.now() } as Session;
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
@@ -271,7 +279,15 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         const id = setTimeout(timer.resolve, graceMs);
         await Promise.race([idle.promise, timer.promise]);
         clearTimeout(id);
-        if (inFlight > 0) log.log("warning", `Shutdown: ${inFlight} request(s) cut off`);
+        if (inFlight > 0) {
+          log.log("warning", `Shutdown: cancelling ${inFlight} call(s) past the grace period`);
+          stopCalls.abort(new DOMException("the server is shutting down", "AbortError"));
+          const answered = Promise.withResolvers<void>();
+          const last = setTimeout(answered.resolve, CANCEL_ANSWER_MS);
+          await Promise.race([idle.promise, answered.promise]);
+          clearTimeout(last);
+          if (inFlight > 0) log.log("warning", `Shutdown: ${inFlight} request(s) cut off`);
+        }
       }
       await Promise.all([...sessions.values(), ...pending].map(closeSession));
       await server.shutdown();
