@@ -282,10 +282,18 @@ async function measureStdio(
       apiRequestsDuringStartup,
     },
     ...out,
-    rss: idle && load
-      ? { idleMB: mb(idle.rssMiB), loadMB: mb(load.rssMiB), peakMB: mb(load.hwmMiB) }
-      : undefined,
+    rss: rssFigures(idle, load),
   };
+}
+
+/** Idle and loaded memory of the server in MB, when both were read. */
+function rssFigures(
+  idle: { rssMiB: number } | undefined,
+  load: { rssMiB: number; hwmMiB: number } | undefined,
+) {
+  return idle && load
+    ? { idleMB: mb(idle.rssMiB), loadMB: mb(load.rssMiB), peakMB: mb(load.hwmMiB) }
+    : undefined;
 }
 
 /** Measures cold starts, latency, throughput and memory over Streamable HTTP. */
@@ -325,9 +333,7 @@ async function measureHttp(bench: Bench, flags: string[], opts: Options): Promis
       apiRequestsDuringStartup,
     },
     ...out,
-    rss: idle && load
-      ? { idleMB: mb(idle.rssMiB), loadMB: mb(load.rssMiB), peakMB: mb(load.hwmMiB) }
-      : undefined,
+    rss: rssFigures(idle, load),
   };
 }
 

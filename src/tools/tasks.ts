@@ -129,15 +129,10 @@ const taskList = defineTool({
   },
 });
 
-const TaskStatusAnswer = z.object({
+const TaskStatusAnswer = TaskEntry.omit({ upid: true, endtime: true }).extend({
   status: z.string(),
   exitstatus: z.string().optional(),
-  type: z.string().optional(),
-  id: z.string().optional(),
-  user: z.string().optional(),
-  starttime: num.optional(),
-  pid: num.optional(),
-}).loose();
+});
 
 const taskStatus = defineTool({
   name: "task_status",
