@@ -54,10 +54,27 @@ function runArgs(flags: string[], extra: string[] = []): string[] {
  * Spawns the server on stdio in `dir` (which holds `config.json`); the session is started, not
  * initialised.
  */
-export async function spawnStdio(dir: string, flags: string[]): Promise<ServerProcess> {
+export function spawnStdio(dir: string, flags: string[]): Promise<ServerProcess> {
+  return spawnStdioArgs(dir, runArgs(flags));
+}
+
+/**
+ * Spawns the floor (bench/floor_server.ts: a bare SDK `McpServer` with one tool, no flags but
+ * `--no-prompt`) on stdio in `dir`, the way {@link spawnStdio} starts the server.
+ */
+export function spawnFloor(dir: string): Promise<ServerProcess> {
+  return spawnStdioArgs(dir, [
+    "run",
+    `--config=${REPO_ROOT}deno.json`,
+    "--no-prompt",
+    `${REPO_ROOT}bench/floor_server.ts`,
+  ]);
+}
+
+async function spawnStdioArgs(dir: string, args: string[]): Promise<ServerProcess> {
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
-    args: runArgs(flags),
+    args,
     cwd: dir,
     env: childEnv(),
     stderr: "pipe",
