@@ -12,10 +12,12 @@ import { parseArgs } from "node:util";
 import { startSimulator } from "../src/simulator/mod.ts";
 import { DirectApi, directGuestList, type RawResource } from "./direct.ts";
 import { startupGraph } from "./import_graph.ts";
+import { profileCall } from "./phases.ts";
 import { DEFAULT_TTL } from "../src/tools/inventory.ts";
 import {
   checkTargets,
   type LatencyResult,
+  renderProfile,
   renderScenario,
   renderTargets,
   type ScenarioResult,
@@ -176,6 +178,12 @@ async function main(argv: string[]): Promise<number> {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
   }
+  const stdioStatus = results.find((r) => r.scenario === "default")?.transports
+    .find((t) => t.transport === "stdio")?.latency["guest_status"]?.server.p50;
+  log("profile of one guest_status call, layer by layer");
+  const profile = await profileCall(Math.min(opts.calls, 500), stdioStatus);
+  console.log(renderProfile(profile));
+  console.log();
   const graph = await startupGraph();
   const checks = checkTargets(results, graph);
   console.log(renderTargets(checks));
@@ -192,6 +200,7 @@ async function main(argv: string[]): Promise<number> {
     },
     startupGraph: graph,
     results,
+    profile,
     targets: checks,
   };
   await Deno.mkdir(dirname(opts.out), { recursive: true });

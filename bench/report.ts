@@ -5,6 +5,7 @@
  * @module
  */
 import type { StartupGraph } from "./import_graph.ts";
+import type { CallProfile } from "./phases.ts";
 import type { Summary } from "./stats.ts";
 
 /** Latency of one operation through the server and directly against the API, same run. */
@@ -302,6 +303,19 @@ export function renderScenario(r: ScenarioResult): string {
   }
   parts.push(columns(rows));
   return parts.join("\n");
+}
+
+/** The profile of one call as a table of phases. */
+export function renderProfile(p: CallProfile): string {
+  const total = Object.values(p.layers).at(-1) ?? 0;
+  return [
+    `== where one ${p.tool} call's time goes (p50 of ${p.calls} calls per layer, same run)`,
+    columns([
+      ["phase", "ms", "share"],
+      ...p.phases.map((ph) => [ph.phase, fmt(ph.ms, 3), `${fmt((ph.ms / total) * 100, 0)}%`]),
+      ["total", fmt(total, 3), ""],
+    ]),
+  ].join("\n");
 }
 
 /** The target checks as lines. */
