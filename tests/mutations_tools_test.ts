@@ -127,8 +127,8 @@ Deno.test("mutating tools  change the simulated cluster as planned", async (t) =
       bridge: "vmbr1",
       vlan: 42,
       iso: "local:iso/debian-12.7.0-amd64-netinst.iso",
-      ci_user: "ops",
-      ssh_keys: "ssh-ed25519 AAAAC3Nza ops@example",
+      user: "ops",
+      ssh_public_keys: "ssh-ed25519 AAAAC3Nza ops@example",
       ip: "192.168.42.10/24",
       gw: "192.168.42.1",
       tags: ["lab", "app"],
@@ -470,34 +470,34 @@ Deno.test("mutating tools  change the simulated cluster as planned", async (t) =
       await fails(
         s,
         "guest_migrate",
-        { vmid: 105, target: "pve1" },
+        { vmid: 105, target_node: "pve1" },
         /ide2 has a local ISO \(local:iso\/ubuntu-24.04.1-live-server-amd64.iso\): remove it first/,
       );
       await ok(s, "guest_update", { vmid: 105, delete: ["ide2"] });
-      const a = await confirmed(s, "guest_migrate", { vmid: 105, target: "pve1" });
+      const a = await confirmed(s, "guest_migrate", { vmid: 105, target_node: "pve1" });
       assert.equal(a.structuredContent?.node, "pve1");
       assert.equal(guests.get(105)!.node, "pve1");
-      const vm = await s.call("guest_migrate", { vmid: 107, target: "pve1", dry_run: true });
+      const vm = await s.call("guest_migrate", { vmid: 107, target_node: "pve1", dry_run: true });
       assert.equal(vm.structuredContent?.status, "dry_run");
       const req = JSON.stringify(vm.structuredContent?.plan);
       assert.match(req, /"online":true/);
       assert.match(req, /"with-local-disks":true/);
-      await confirmed(s, "guest_migrate", { vmid: 107, target: "pve1" });
+      await confirmed(s, "guest_migrate", { vmid: 107, target_node: "pve1" });
       assert.equal(guests.get(107)!.node, "pve1");
       assert.equal(guests.get(107)!.status, "running");
-      const ct = await confirmed(s, "guest_migrate", { vmid: 201, target: "pve2" });
+      const ct = await confirmed(s, "guest_migrate", { vmid: 201, target_node: "pve2" });
       assert.match(text(ct), /restart mode/);
       assert.equal(guests.get(201)!.node, "pve2");
     },
   );
 
   await t.step("guest_migrate preflight failures", async () => {
-    await fails(s, "guest_migrate", { vmid: 105, target: "pve1" }, /already on pve1/);
-    await fails(s, "guest_migrate", { vmid: 105, target: "pve7" }, /Unknown node "pve7"/);
+    await fails(s, "guest_migrate", { vmid: 105, target_node: "pve1" }, /already on pve1/);
+    await fails(s, "guest_migrate", { vmid: 105, target_node: "pve7" }, /Unknown node "pve7"/);
     await fails(
       s,
       "guest_migrate",
-      { vmid: 103, target: "pve3" },
+      { vmid: 103, target_node: "pve3" },
       /Not enough memory: node pve3 has [\d.]+ GiB free, asked for 16 GiB/,
     );
   });

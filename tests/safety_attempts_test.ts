@@ -91,7 +91,7 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
         force: true,
       },
     },
-    { tool: "guest_migrate", args: { vmid: 106, target: "pve1" } },
+    { tool: "guest_migrate", args: { vmid: 106, target_node: "pve1" } },
     { tool: "guest_update", args: { vmid: 106, delete: ["scsi0"] } },
     { tool: "guest_template", args: { vmid: 105 } },
     { tool: "guest_power", args: { vmid: 202, action: "shutdown" } },

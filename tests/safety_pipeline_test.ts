@@ -239,7 +239,7 @@ Deno.test("scope  limits which guests change and which VMIDs new guests get", as
       assert.match(text(r), /^Refused: .* is outside this server's scope: /);
       assert.match(text(r), why);
     }
-    const mig = await s.call("guest_migrate", { vmid: 105, target: "pve3" });
+    const mig = await s.call("guest_migrate", { vmid: 105, target_node: "pve3" });
     assert.match(text(mig), /node pve3 is in denied_nodes/);
     assert.equal(s.writes().length, 0);
   });

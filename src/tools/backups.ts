@@ -25,12 +25,15 @@ import {
   StorageEntry,
   type VolumeEntry,
 } from "./preflight.ts";
-import { guestId, nodeRef, optNode, poolId, storageRef, volid } from "./mutation_args.ts";
+import { guestId, optNode, poolId, storageRef, volid } from "./mutation_args.ts";
 import { pickNode } from "./provision.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
+import { node } from "./params.ts";
 
 /** A backup volume ID. */
-const backupVolid = () => volid("archive", '"nfs-backup:backup/vzdump-qemu-101-….vma.zst"');
+const backupVolid = () =>
+  volid("archive", '"nfs-backup:backup/vzdump-qemu-101-….vma.zst"')
+    .describe("Backup volume ID from backup_list, e.g. local:backup/vzdump-qemu-101-….vma.zst");
 
 /** The guest type a backup archive holds, from its file name. */
 export function archiveType(volid: string): GuestKind | undefined {
@@ -83,9 +86,11 @@ const backupRun = defineMutation({
   destructive: false,
   input: {
     vmid: guestId(),
-    storage: storageRef(),
-    mode: oneOf(["snapshot", "suspend", "stop"], "mode").default("snapshot"),
-    compress: oneOf(["zstd", "gzip", "lzo", "0"], "compress").default("zstd"),
+    storage: storageRef().describe("Backup storage, e.g. local"),
+    mode: oneOf(["snapshot", "suspend", "stop"], "mode").default("snapshot")
+      .describe("snapshot: no downtime; stop: consistent"),
+    compress: oneOf(["zstd", "gzip", "lzo", "0"], "compress").default("zstd")
+      .describe("0: uncompressed"),
     notes: z.string().max(1024).optional().describe("Notes; {{guestname}} {{vmid}} expand"),
     protected: z.boolean().optional().describe("Protect the backup from deletion and pruning"),
   },
@@ -153,7 +158,7 @@ const backupList = defineTool({
   annotations: READ_ONLY,
   input: args({
     vmid: vmid(),
-    storage: storageRef().optional(),
+    storage: storageRef().optional().describe("Only this storage; default: all backup storages"),
     node: optNode(),
   }),
   output: z.object({ vmid: z.number(), node: z.string(), backups: z.array(Backup) }),
@@ -228,13 +233,13 @@ const backupRestore = defineMutation({
   destructive: true,
   input: {
     archive: backupVolid(),
-    vmid: guestId().optional(),
-    node: nodeRef().optional(),
+    vmid: vmid("vmid", "Guest ID to restore to; next free if omitted").optional(),
+    node: node("Node name; picked if omitted").optional(),
     storage: storageRef().optional().describe("Storage for the restored disks"),
     force: z.boolean().optional().describe("Overwrite the existing guest vmid"),
     unique: z.boolean().optional().describe("New MAC addresses"),
-    start: z.boolean().optional(),
-    pool: poolId().optional(),
+    start: z.boolean().optional().describe("Start after restoring"),
+    pool: poolId().optional().describe("Add to this pool"),
   },
   result: { vmid: z.number(), node: z.string(), overwritten: z.boolean() },
   async plan(a, ctx): Promise<Change> {

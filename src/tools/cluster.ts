@@ -7,12 +7,13 @@ import { z } from "zod";
 import { ProxmoxApiError } from "../proxmox/errors.ts";
 import { flag, num, parseResources } from "../proxmox/resources.ts";
 import { ToolInputError } from "./context.ts";
-import { args, cursor, fieldList, limit, nodeName, oneOf, vmid } from "./args.ts";
+import { args, cursor, fieldList, limit, oneOf, vmid } from "./args.ts";
 import { table } from "./format.ts";
 import { listAnswer, pageOf, ResourceItem, toResourceItem } from "./listing.ts";
 import { paginate, pick, queryKey } from "./paginate.ts";
 import { queryResources, SORT_KEYS } from "./resource_query.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
+import { nodeFilter, WORDING } from "./params.ts";
 
 const StatusEntry = z.object({
   type: z.enum(["cluster", "node"]),
@@ -106,19 +107,18 @@ const clusterResources = defineTool({
   privilege: "Audit privileges on each object (objects without them are not listed)",
   annotations: READ_ONLY,
   input: args({
-    type: oneOf(["vm", "qemu", "lxc", "node", "storage", "pool", "sdn"], "type").optional(),
-    node: nodeName().optional(),
-    status: z.string().optional(),
-    tag: z.string().optional(),
-    pool: z.string().optional(),
+    type: oneOf(["vm", "qemu", "lxc", "node", "storage", "pool", "sdn"], "type").optional()
+      .describe("Only this type; vm: qemu and lxc"),
+    node: nodeFilter(),
+    status: z.string().optional().describe("Only this status, e.g. running, online"),
+    tag: z.string().optional().describe("Only with this tag"),
+    pool: z.string().optional().describe("Only in this pool"),
     name: z.string().optional().describe("Substring of name or storage ID, case-insensitive"),
-    sort: oneOf(["id", ...SORT_KEYS], "sort").default("id"),
-    order: oneOf(["asc", "desc"], "order").default("asc"),
+    sort: oneOf(["id", ...SORT_KEYS], "sort").default("id").describe("Sort key"),
+    order: oneOf(["asc", "desc"], "order").default("asc").describe("Sort order"),
     limit: limit(),
     cursor: cursor(),
-    fields: fieldList(RESOURCE_FIELDS).describe(
-      `Fields to return; default ${DEFAULT_RESOURCE_FIELDS}`,
-    ),
+    fields: fieldList(RESOURCE_FIELDS).describe(WORDING.fields(DEFAULT_RESOURCE_FIELDS)),
   }),
   output: pageOf(ResourceItem),
   async handler(a, ctx) {

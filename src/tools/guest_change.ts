@@ -23,12 +23,12 @@ import {
   guestId,
   ipv4,
   ipv4Config,
-  nodeRef,
   optNode,
   tagList,
   vlanTag,
 } from "./mutation_args.ts";
 import type { Tool } from "./tool.ts";
+import { node } from "./params.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -50,9 +50,9 @@ function setProp(value: string, key: string, v: string | undefined): string {
 
 const NetChange = z.strictObject({
   index: z.int().min(0).max(31).default(0).describe("0 = net0"),
-  bridge: bridgeName().optional(),
-  vlan: vlanTag().optional(),
-  firewall: z.boolean().optional(),
+  bridge: bridgeName().optional().describe("Bridge, e.g. vmbr0"),
+  vlan: vlanTag().optional().describe("VLAN tag"),
+  firewall: z.boolean().optional().describe("Proxmox firewall on this NIC"),
   model: z.enum(["virtio", "e1000", "vmxnet3"]).optional().describe("VMs only"),
   ip: ipv4Config().optional().describe("containers only"),
   gw: ipv4().optional().describe("containers only"),
@@ -69,17 +69,17 @@ const guestUpdate = defineMutation({
   input: {
     vmid: guestId(),
     node: optNode(),
-    memory_mib: z.int().min(16).max(4_194_304).optional(),
-    cores: z.int().min(1).max(512).optional(),
+    memory_mib: z.int().min(16).max(4_194_304).optional().describe("Memory, MiB"),
+    cores: z.int().min(1).max(512).optional().describe("CPU cores"),
     sockets: z.int().min(1).max(8).optional().describe("VMs only"),
-    name: dnsName("name").optional(),
-    tags: tagList().optional(),
-    description: z.string().optional(),
-    net: NetChange.optional(),
+    name: dnsName("name").optional().describe("New name (DNS label)"),
+    tags: tagList().optional().describe("Replaces all tags"),
+    description: z.string().optional().describe("Notes shown in the web UI"),
+    net: NetChange.optional().describe("Change one NIC; other settings kept"),
     delete: z.array(
       z.string().regex(/^[a-z][a-z0-9_-]*$/, { error: "delete: config keys like net1" }),
     )
-      .max(20).optional(),
+      .max(20).optional().describe('Config keys to remove, e.g. ["net1"]'),
   },
   result: { vmid: z.number(), node: z.string(), pending: z.boolean() },
   async plan(a, ctx): Promise<Change> {
@@ -248,7 +248,7 @@ const diskResize = defineMutation({
     node: optNode(),
     disk: z.string().regex(/^(scsi|virtio|sata|ide|mp)\d+$|^(rootfs|efidisk0)$/, {
       error: "disk must be a disk key like scsi0, virtio0, rootfs or mp0",
-    }),
+    }).describe("Disk key, e.g. scsi0, rootfs"),
     size_gib: z.number().positive().max(131_072).describe("New total size in GiB"),
   },
   result: { vmid: z.number(), disk: z.string(), size_gib: z.number() },
@@ -308,7 +308,7 @@ const guestMigrate = defineMutation({
   destructive: true,
   input: {
     vmid: guestId(),
-    target: nodeRef().describe("Target node"),
+    target_node: node("Node to move to"),
     target_storage: z.string().max(100).optional().describe(
       "Storage on the target for local disks",
     ),
@@ -317,16 +317,18 @@ const guestMigrate = defineMutation({
   async plan(a, ctx): Promise<Change> {
     const facts = new Facts(ctx);
     const g = await facts.guest(a.vmid);
-    const destination: Target = { ...g.target, node: a.target };
+    const destination: Target = { ...g.target, node: a.target_node };
     ctx.scope?.check(destination);
-    if (a.target === g.node) throw new ToolInputError(`Guest ${g.vmid} is already on ${a.target}`);
+    if (a.target_node === g.node) {
+      throw new ToolInputError(`Guest ${g.vmid} is already on ${a.target_node}`);
+    }
     if (g.lock) throw new ToolInputError(`Guest ${g.vmid} is locked (${g.lock})`);
     const memory = g.running ? Number(g.config.memory ?? 512) * MiB : 0;
     const cores = Number(g.config.cores ?? 1) * Number(g.config.sockets ?? 1);
-    await requireCapacity(facts, a.target, memory, cores);
+    await requireCapacity(facts, a.target_node, memory, cores);
     const sourceStorages = await facts.storages(g.node);
     const shared = new Set(sourceStorages.filter((s) => s.shared).map((s) => s.storage));
-    const targetStorages = new Set((await facts.storages(a.target)).map((s) => s.storage));
+    const targetStorages = new Set((await facts.storages(a.target_node)).map((s) => s.storage));
     const local = diskKeys(g.type, g.config).filter((k) =>
       !shared.has(g.config[k].split(",")[0].replace(/^(file|volume)=/, "").split(":")[0])
     );
@@ -342,7 +344,7 @@ const guestMigrate = defineMutation({
     if (a.target_storage) {
       await requireStorage(
         facts,
-        a.target,
+        a.target_node,
         a.target_storage,
         g.type === "qemu" ? "images" : "rootdir",
       );
@@ -351,7 +353,7 @@ const guestMigrate = defineMutation({
         const st = g.config[k].split(",")[0].replace(/^(file|volume)=/, "").split(":")[0];
         if (!targetStorages.has(st)) {
           throw new ToolInputError(
-            `Storage ${st} (disk ${k}) is not available on ${a.target}: give target_storage`,
+            `Storage ${st} (disk ${k}) is not available on ${a.target_node}: give target_storage`,
           );
         }
       }
@@ -361,7 +363,7 @@ const guestMigrate = defineMutation({
     let loses: string;
     if (g.type === "qemu") {
       params = {
-        target: a.target,
+        target: a.target_node,
         online: g.running || undefined,
         "with-local-disks": g.running && local.length ? true : undefined,
         targetstorage: a.target_storage,
@@ -371,7 +373,7 @@ const guestMigrate = defineMutation({
         : `VM ${g.vmid} moves while stopped`;
     } else {
       params = {
-        target: a.target,
+        target: a.target_node,
         restart: g.running || undefined,
         "target-storage": a.target_storage,
       };
@@ -380,10 +382,12 @@ const guestMigrate = defineMutation({
         : `container ${g.vmid} moves while stopped`;
     }
     if (local.length) {
-      warnings.push(`local disks ${local.join(", ")} are copied to ${a.target}; this takes time`);
+      warnings.push(
+        `local disks ${local.join(", ")} are copied to ${a.target_node}; this takes time`,
+      );
     }
     return {
-      summary: `migrate ${label(g)} from ${g.node} to ${a.target}${
+      summary: `migrate ${label(g)} from ${g.node} to ${a.target_node}${
         g.running ? (g.type === "qemu" ? " (online)" : " (restart mode)") : ""
       }`,
       targets: [g.target, destination],
@@ -393,7 +397,7 @@ const guestMigrate = defineMutation({
       warnings,
       creates: 0,
       stopOnCancel: true,
-      result: { vmid: g.vmid, node: a.target, from: g.node },
+      result: { vmid: g.vmid, node: a.target_node, from: g.node },
     };
   },
 });
@@ -408,8 +412,9 @@ const guestDelete = defineMutation({
   destructive: true,
   input: {
     vmid: guestId(),
-    purge: z.boolean().optional(),
-    destroy_unreferenced_disks: z.boolean().optional(),
+    purge: z.boolean().optional().describe("Also remove from backup jobs, replication, HA"),
+    destroy_unreferenced_disks: z.boolean().optional()
+      .describe("Also destroy disks with this VMID not in the config"),
   },
   result: { vmid: z.number(), node: z.string() },
   async plan(a, ctx): Promise<Change> {

@@ -6,12 +6,13 @@
 import { z } from "zod";
 import { guestPath } from "../proxmox/guests.ts";
 import { flag, num, splitTags } from "../proxmox/resources.ts";
-import { args, cursor, fieldList, limit, nodeName, oneOf, optionalNode, vmid } from "./args.ts";
+import { args, cursor, fieldList, limit, oneOf, optionalNode, vmid } from "./args.ts";
 import { bytes, duration, pairs, percent, roundFraction } from "./format.ts";
 import { listAnswer, pageOf, ResourceItem, toResourceItem } from "./listing.ts";
 import { paginate, pick, queryKey } from "./paginate.ts";
 import { queryResources, SORT_KEYS } from "./resource_query.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
+import { nodeFilter, WORDING } from "./params.ts";
 
 const GuestSummary = ResourceItem.pick({
   vmid: true,
@@ -54,18 +55,20 @@ const guestList = defineTool({
   privilege: "VM.Audit on /vms/{vmid} (guests without it are not listed)",
   annotations: READ_ONLY,
   input: args({
-    node: nodeName().optional(),
-    type: oneOf(["qemu", "lxc"], "type").optional(),
-    status: oneOf(["running", "stopped", "paused"], "status").optional(),
-    tag: z.string().optional(),
-    pool: z.string().optional(),
+    node: nodeFilter(),
+    type: oneOf(["qemu", "lxc"], "type").optional().describe("qemu: VMs; lxc: containers"),
+    status: oneOf(["running", "stopped", "paused"], "status").optional().describe(
+      "Only this status",
+    ),
+    tag: z.string().optional().describe("Only with this tag"),
+    pool: z.string().optional().describe("Only in this pool"),
     name: z.string().optional().describe("Substring of the name, case-insensitive"),
     template: z.boolean().optional().describe("true: only templates; false: no templates"),
-    sort: oneOf(SORT_KEYS, "sort").default("vmid"),
-    order: oneOf(["asc", "desc"], "order").default("asc"),
+    sort: oneOf(SORT_KEYS, "sort").default("vmid").describe("Sort key"),
+    order: oneOf(["asc", "desc"], "order").default("asc").describe("Sort order"),
     limit: limit(),
     cursor: cursor(),
-    fields: fieldList(GUEST_FIELDS).describe(`Fields to return; default ${DEFAULT_GUEST_FIELDS}`),
+    fields: fieldList(GUEST_FIELDS).describe(WORDING.fields(DEFAULT_GUEST_FIELDS)),
   }),
   output: pageOf(GuestSummary),
   async handler(a, ctx) {
@@ -192,7 +195,7 @@ const guestConfig = defineTool({
       z.string().regex(/^[a-z][a-z0-9_-]*$/i, { error: "each key must be a config key like net0" }),
     )
       .optional().describe('Return only these keys, in full, e.g. ["net0","description"]'),
-    pending: z.boolean().default(false),
+    pending: z.boolean().default(false).describe("true: include changes pending a restart"),
   }),
   output: z.object({
     vmid: z.number(),

@@ -10,16 +10,10 @@ import { ProxmoxError } from "../proxmox/errors.ts";
 import { type Change, type MutationOutcome } from "../safety/change.ts";
 import { CHECKPOINTS, PolicyRefusal, type ToolCall } from "../safety/pipeline.ts";
 import { args } from "./args.ts";
+import { CONTROL_SHAPE } from "./params.ts";
 import type { ToolContext } from "./context.ts";
 import { describeTask, type TaskOutcome, waitForTask } from "./task_wait.ts";
 import type { Tool, ToolOutput, Toolset } from "./tool.ts";
-
-/** Arguments every mutating tool takes besides its own. */
-export const CONTROL_SHAPE = {
-  dry_run: z.boolean().optional().describe("Plan only; change nothing"),
-  confirmation_token: z.string().min(1).max(600).optional(),
-  wait: z.boolean().default(true).describe("Wait for the task"),
-};
 
 /** The control arguments as handlers see them. */
 export interface ControlArgs {

@@ -11,10 +11,6 @@ function matching(re: RegExp, message: string, max = 255) {
   return z.string().refine((v) => v.length <= max && re.test(v), { error: message });
 }
 
-/** A node name. */
-export const nodeRef = () =>
-  matching(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, "node must be a node name like pve1");
-
 /** A storage ID. */
 export const storageRef = () =>
   matching(
@@ -70,11 +66,5 @@ export const volid = (what: string, example: string) =>
     `${what} must be a volume ID like ${example}`,
   );
 
-/** An optional node that skips a lookup when the caller knows it. */
-export const optNode = () => nodeRef().optional().describe("Node; looked up if omitted");
-
-/** A VMID, 100–999999999 (no description: the name says it). */
-export const guestId = (name = "vmid") =>
-  z.int({ error: `${name} must be an integer from 100 to 999999999` })
-    .min(100, { error: `${name} must be from 100 to 999999999` })
-    .max(999999999, { error: `${name} must be from 100 to 999999999` });
+/** Shared parameters live in `params.ts`; re-exported for the tools that import them here. */
+export { node as nodeRef, nodeOfGuest as optNode, vmid as guestId } from "./params.ts";

@@ -5,9 +5,10 @@
  */
 import { z } from "zod";
 import { flag, num } from "../proxmox/resources.ts";
-import { args, nodeName, oneOf, storageId } from "./args.ts";
+import { args, oneOf, storageId } from "./args.ts";
 import { bytes, duration, pairs, percent, table } from "./format.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
+import { nodeOrDefault } from "./params.ts";
 
 const nodeList = defineTool({
   name: "node_list",
@@ -78,7 +79,7 @@ const nodeStatus = defineTool({
   toolset: "nodes",
   privilege: "Sys.Audit on /nodes/{node}",
   annotations: READ_ONLY,
-  input: args({ node: nodeName().optional().describe("Default: configured node") }),
+  input: args({ node: nodeOrDefault() }),
   output: z.object({
     node: z.string(),
     cpu: z.number().describe("fraction"),
@@ -169,8 +170,9 @@ const nodeNetwork = defineTool({
   privilege: "Sys.Audit on /nodes/{node}",
   annotations: READ_ONLY,
   input: args({
-    node: nodeName().optional().describe("Default: configured node"),
-    type: oneOf(["bridge", "bond", "eth", "vlan", "any_bridge"], "type").optional(),
+    node: nodeOrDefault(),
+    type: oneOf(["bridge", "bond", "eth", "vlan", "any_bridge"], "type").optional()
+      .describe("Only this interface type"),
   }),
   output: z.object({
     node: z.string(),
@@ -240,13 +242,13 @@ const nodeStorage = defineTool({
   privilege: "Datastore.Audit or Datastore.AllocateSpace on /storage/{storage}",
   annotations: READ_ONLY,
   input: args({
-    node: nodeName().optional().describe("Default: configured node"),
+    node: nodeOrDefault(),
     content: oneOf(
       ["images", "rootdir", "iso", "vztmpl", "backup", "snippets", "import"],
       "content",
     )
       .optional().describe("Only storages that hold this content type"),
-    storage: storageId().optional(),
+    storage: storageId().optional().describe("Only this storage, e.g. local-lvm"),
   }),
   output: z.object({
     node: z.string(),

@@ -44,7 +44,7 @@ const guestPower = defineMutation({
   input: {
     vmid: guestId(),
     node: optNode(),
-    action: oneOf(ACTIONS, "action"),
+    action: oneOf(ACTIONS, "action").describe("Power action"),
     timeout_s: z.int().min(1).max(3600).optional().describe("shutdown/reboot: seconds to wait"),
     force_stop: z.boolean().optional().describe("shutdown: stop hard after timeout_s"),
   },

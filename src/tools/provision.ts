@@ -13,7 +13,6 @@ import {
   guestId,
   ipv4,
   ipv4Config,
-  nodeRef,
   poolId,
   storageRef,
   tagList,
@@ -35,6 +34,7 @@ import {
   splitVolid,
 } from "./preflight.ts";
 import type { Tool } from "./tool.ts";
+import { node, vmid } from "./params.ts";
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -116,6 +116,21 @@ function newTarget(
   return { node, vmid: id, type, name, tags: tags ?? [], pool, protection: false, exists: false };
 }
 
+/** Descriptions the creating tools share. */
+const SAY = {
+  placedNode: "Node name; default: configured, else most free memory",
+  newVmid: "Guest ID; next free if omitted",
+  diskStorage: "Disk storage, e.g. local-lvm; default: the roomiest",
+  bridge: "Bridge of the NIC",
+  vlan: "VLAN tag of the NIC",
+  sshKeys: "SSH public keys, one per line",
+  gw: "IPv4 gateway, e.g. 10.0.0.1",
+  start: "Start when created",
+  pool: "Add to this pool",
+  tags: 'Tags, e.g. ["web"]',
+  notes: "Notes shown in the web UI",
+};
+
 const vmCreate = defineMutation({
   name: "vm_create",
   title: "Create VM",
@@ -125,27 +140,29 @@ const vmCreate = defineMutation({
   privilege: "VM.Allocate on /vms/{vmid}, Datastore.AllocateSpace on the storage",
   destructive: false,
   input: {
-    name: dnsName("name"),
-    node: nodeRef().optional(),
-    vmid: guestId().optional(),
-    memory_mib: z.int().min(64).max(4_194_304).default(2048),
-    cores: z.int().min(1).max(512).default(2),
-    sockets: z.int().min(1).max(8).default(1),
-    disk_gib: z.int().min(1).max(131_072).default(32),
-    storage: storageRef().optional(),
-    bridge: bridgeName().default("vmbr0"),
-    vlan: vlanTag().optional(),
-    iso: volid("iso", "local:iso/debian-12.iso").optional(),
-    ostype: oneOf(["l26", "win11", "win10", "other"], "ostype").default("l26"),
-    ci_user: z.string().optional(),
-    ci_password: z.string().optional(),
-    ssh_keys: z.string().optional().describe("one per line"),
-    ip: ipv4Config().optional().describe("dhcp or CIDR"),
-    gw: ipv4().optional(),
-    start: z.boolean().default(false),
-    pool: poolId().optional(),
-    tags: tagList().optional(),
-    description: z.string().optional(),
+    name: dnsName("name").describe("VM name (DNS label), e.g. web-01"),
+    node: node(SAY.placedNode).optional(),
+    vmid: vmid("vmid", SAY.newVmid).optional(),
+    memory_mib: z.int().min(64).max(4_194_304).default(2048).describe("Memory, MiB"),
+    cores: z.int().min(1).max(512).default(2).describe("CPU cores"),
+    sockets: z.int().min(1).max(8).default(1).describe("CPU sockets"),
+    disk_gib: z.int().min(1).max(131_072).default(32).describe("Disk size, GiB"),
+    storage: storageRef().optional().describe(SAY.diskStorage),
+    bridge: bridgeName().default("vmbr0").describe(SAY.bridge),
+    vlan: vlanTag().optional().describe(SAY.vlan),
+    iso: volid("iso", "local:iso/debian-12.iso").optional()
+      .describe("ISO volume, e.g. local:iso/debian-12.iso (storage_content content=iso)"),
+    ostype: oneOf(["l26", "win11", "win10", "other"], "ostype").default("l26")
+      .describe("Guest OS; l26: Linux"),
+    user: z.string().optional().describe("Cloud-init user"),
+    password: z.string().optional().describe("Cloud-init user's password"),
+    ssh_public_keys: z.string().optional().describe(SAY.sshKeys),
+    ip: ipv4Config().optional().describe("Cloud-init IPv4: dhcp or CIDR, e.g. 10.0.0.5/24"),
+    gw: ipv4().optional().describe(SAY.gw),
+    start: z.boolean().default(false).describe(SAY.start),
+    pool: poolId().optional().describe(SAY.pool),
+    tags: tagList().optional().describe(SAY.tags),
+    description: z.string().optional().describe(SAY.notes),
   },
   result: { vmid: z.number(), node: z.string(), storage: z.string() },
   plan: (a, ctx) => planVmCreate(a, new Facts(ctx)),
@@ -164,9 +181,9 @@ type VmArgs = {
   vlan?: number;
   iso?: string;
   ostype: string;
-  ci_user?: string;
-  ci_password?: string;
-  ssh_keys?: string;
+  user?: string;
+  password?: string;
+  ssh_public_keys?: string;
   ip?: string;
   gw?: string;
   start: boolean;
@@ -176,7 +193,7 @@ type VmArgs = {
 };
 
 async function planVmCreate(a: VmArgs, facts: Facts): Promise<Change> {
-  const cloudInit = a.ci_user ?? a.ci_password ?? a.ssh_keys ?? a.ip;
+  const cloudInit = a.user ?? a.password ?? a.ssh_public_keys ?? a.ip;
   if (a.gw && !a.ip) throw new ToolInputError("gw needs ip (a static address with prefix)");
   if (a.gw && a.ip === "dhcp") throw new ToolInputError("gw is only for a static ip, not dhcp");
   const memory = a.memory_mib * MiB;
@@ -200,9 +217,9 @@ async function planVmCreate(a: VmArgs, facts: Facts): Promise<Change> {
     ide2: a.iso ? `${a.iso},media=cdrom` : undefined,
     ide0: cloudInit ? `${storage}:cloudinit` : undefined,
     boot: `order=scsi0${a.iso ? ";ide2" : ""};net0`,
-    ciuser: a.ci_user,
-    cipassword: a.ci_password,
-    sshkeys: a.ssh_keys ? encodeURIComponent(a.ssh_keys.trim()) : undefined,
+    ciuser: a.user,
+    cipassword: a.password,
+    sshkeys: a.ssh_public_keys ? encodeURIComponent(a.ssh_public_keys.trim()) : undefined,
     ipconfig0: a.ip
       ? (a.ip === "dhcp" ? "ip=dhcp" : `ip=${a.ip}${a.gw ? `,gw=${a.gw}` : ""}`)
       : undefined,
@@ -236,27 +253,28 @@ const ctCreate = defineMutation({
   privilege: "VM.Allocate on /vms/{vmid}, Datastore.AllocateSpace on the storage",
   destructive: false,
   input: {
-    hostname: dnsName("hostname"),
-    ostemplate: volid("ostemplate", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
-    node: nodeRef().optional(),
-    vmid: guestId().optional(),
-    memory_mib: z.int().min(16).max(4_194_304).default(512),
-    swap_mib: z.int().min(0).max(4_194_304).default(512),
-    cores: z.int().min(1).max(512).default(1),
-    disk_gib: z.int().min(1).max(131_072).default(8),
-    storage: storageRef().optional(),
-    bridge: bridgeName().default("vmbr0"),
-    vlan: vlanTag().optional(),
-    ip: ipv4Config().default("dhcp"),
-    gw: ipv4().optional(),
-    password: z.string().optional(),
-    ssh_public_keys: z.string().optional(),
+    hostname: dnsName("hostname").describe("Hostname (DNS label), e.g. db-01"),
+    ostemplate: volid("ostemplate", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")
+      .describe("Template volume, e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
+    node: node(SAY.placedNode).optional(),
+    vmid: vmid("vmid", SAY.newVmid).optional(),
+    memory_mib: z.int().min(16).max(4_194_304).default(512).describe("Memory, MiB"),
+    swap_mib: z.int().min(0).max(4_194_304).default(512).describe("Swap, MiB"),
+    cores: z.int().min(1).max(512).default(1).describe("CPU cores"),
+    disk_gib: z.int().min(1).max(131_072).default(8).describe("Root disk size, GiB"),
+    storage: storageRef().optional().describe(SAY.diskStorage),
+    bridge: bridgeName().default("vmbr0").describe(SAY.bridge),
+    vlan: vlanTag().optional().describe(SAY.vlan),
+    ip: ipv4Config().default("dhcp").describe("IPv4: dhcp or CIDR, e.g. 10.0.0.5/24"),
+    gw: ipv4().optional().describe(SAY.gw),
+    password: z.string().optional().describe("root password"),
+    ssh_public_keys: z.string().optional().describe(SAY.sshKeys),
     unprivileged: z.boolean().default(true).describe("false = privileged (asked explicitly)"),
     nesting: z.boolean().optional().describe("allow nested containers/systemd features"),
-    start: z.boolean().default(false),
-    pool: poolId().optional(),
-    tags: tagList().optional(),
-    description: z.string().optional(),
+    start: z.boolean().default(false).describe(SAY.start),
+    pool: poolId().optional().describe(SAY.pool),
+    tags: tagList().optional().describe(SAY.tags),
+    description: z.string().optional().describe(SAY.notes),
   },
   result: { vmid: z.number(), node: z.string(), storage: z.string() },
   async plan(a, ctx): Promise<Change> {
@@ -333,13 +351,13 @@ const guestClone = defineMutation({
   destructive: false,
   input: {
     vmid: guestId(),
-    newid: guestId("newid").optional(),
-    name: dnsName("name").optional(),
-    target_node: nodeRef().optional(),
+    newid: vmid("newid", "ID of the clone; next free if omitted").optional(),
+    name: dnsName("name").optional().describe("Name of the clone"),
+    target_node: node("Node of the clone; default: the source's node").optional(),
     storage: storageRef().optional().describe("For full clones"),
     full: z.boolean().optional().describe("Default: linked for templates, else full"),
     snapshot: z.string().max(40).optional().describe("Clone from this snapshot"),
-    pool: poolId().optional(),
+    pool: poolId().optional().describe(SAY.pool),
   },
   result: { newid: z.number(), node: z.string() },
   async plan(a, ctx): Promise<Change> {

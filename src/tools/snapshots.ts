@@ -103,9 +103,9 @@ const snapshot = defineMutation({
   destructive: true,
   input: {
     vmid: guestId(),
-    action: oneOf(["create", "rollback", "delete"], "action"),
-    name: snapName(),
-    description: z.string().optional().describe("create"),
+    action: oneOf(["create", "rollback", "delete"], "action").describe("What to do"),
+    name: snapName().describe("Snapshot name, e.g. pre_upgrade"),
+    description: z.string().optional().describe("create: snapshot notes"),
     vmstate: z.boolean().optional().describe("create: include RAM"),
     start: z.boolean().optional().describe("rollback: start afterwards"),
     force: z.boolean().optional().describe("delete: drop from config even if disk cleanup fails"),

@@ -5,11 +5,12 @@
  */
 import { z } from "zod";
 import { flag, num } from "../proxmox/resources.ts";
-import { args, cursor, limit, nodeName, oneOf, storageId, vmid } from "./args.ts";
+import { args, cursor, limit, oneOf, storageId, vmid } from "./args.ts";
 import { bytes, table, time } from "./format.ts";
 import { pageFooter, pageOf } from "./listing.ts";
 import { paginate, queryKey } from "./paginate.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
+import { nodeOrDefault } from "./params.ts";
 
 const ContentEntry = z.object({
   volid: z.string(),
@@ -33,13 +34,13 @@ const storageContent = defineTool({
   privilege: "Datastore.Audit or Datastore.AllocateSpace on /storage/{storage}",
   annotations: READ_ONLY,
   input: args({
-    storage: storageId(),
-    node: nodeName().optional().describe("Default: configured node"),
+    storage: storageId().describe("Storage ID, e.g. local"),
+    node: nodeOrDefault(),
     content: oneOf(
       ["iso", "vztmpl", "backup", "images", "rootdir", "snippets", "import"],
       "content",
     )
-      .optional(),
+      .optional().describe("Only this content type"),
     vmid: vmid().optional().describe("Only volumes of this guest"),
     limit: limit(),
     cursor: cursor(),

@@ -9,12 +9,13 @@ import { apiPath } from "../proxmox/encode.ts";
 import { num } from "../proxmox/resources.ts";
 import type { Change } from "../safety/change.ts";
 import { args, oneOf } from "./args.ts";
-import { nodeRef, optNode, storageRef } from "./mutation_args.ts";
+import { storageRef } from "./mutation_args.ts";
 import { ToolInputError } from "./context.ts";
 import { bytes, table } from "./format.ts";
 import { defineMutation } from "./mutation.ts";
 import { Facts, requireStorage } from "./preflight.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
+import { nodeOrDefault } from "./params.ts";
 
 const Appliance = z.object({
   template: z.string(),
@@ -40,7 +41,7 @@ const applianceList = defineTool({
   privilege: "Sys.Audit on /nodes/{node}",
   annotations: READ_ONLY,
   input: args({
-    node: optNode(),
+    node: nodeOrDefault(),
     query: z.string().max(100).optional().describe("Substring of template/headline"),
   }),
   output: z.object({
@@ -99,19 +100,22 @@ const storageDownload = defineMutation({
     "Datastore.AllocateTemplate on /storage/{storage}, Sys.Modify on /nodes/{node} for URLs",
   destructive: false,
   input: {
-    storage: storageRef(),
-    node: nodeRef().optional(),
-    content: oneOf(["iso", "vztmpl"], "content").default("iso"),
+    storage: storageRef().describe("Target storage, e.g. local"),
+    node: nodeOrDefault(),
+    content: oneOf(["iso", "vztmpl"], "content").default("iso").describe(
+      "iso or vztmpl (container template)",
+    ),
     url: z.string().max(2048).regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, {
       error: "url must be an http(s) URL",
-    }).optional(),
+    }).optional().describe("http(s) URL of the file"),
     filename: z.string().max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, {
       error: "filename: letters, digits, '.', '_', '+', '-'",
-    }).optional(),
+    }).optional().describe("File name on the storage, e.g. debian-12.iso"),
     checksum: z.string().regex(/^[0-9a-fA-F]{32,128}$/, { error: "checksum must be hex" })
-      .optional(),
-    checksum_algorithm: oneOf(ALGORITHMS, "checksum_algorithm").optional(),
-    template: z.string().max(255).optional().describe("Catalogue template name"),
+      .optional().describe("Expected checksum, hex"),
+    checksum_algorithm: oneOf(ALGORITHMS, "checksum_algorithm").optional()
+      .describe("Algorithm of checksum"),
+    template: z.string().max(255).optional().describe("Template name from appliance_list"),
   },
   result: { volid: z.string(), node: z.string() },
   async plan(a, ctx): Promise<Change> {

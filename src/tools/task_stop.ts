@@ -12,6 +12,7 @@ import { defineMutation } from "./mutation.ts";
 import { Facts } from "./preflight.ts";
 import { describeTask } from "./task_wait.ts";
 import type { Tool } from "./tool.ts";
+import { upid } from "./params.ts";
 
 /** Task types whose interruption leaves nothing half-done. */
 const SAFE_TO_STOP = new Set(["vzdump", "download", "aptupdate", "imgcopy"]);
@@ -24,7 +25,7 @@ const taskStop = defineMutation({
   toolset: "tasks",
   privilege: "Sys.Modify on /nodes/{node}, or the task's own user",
   destructive: true,
-  input: { upid: z.string().min(1).max(300) },
+  input: { upid: upid() },
   result: { upid: z.string() },
   async plan(a, ctx): Promise<Change> {
     const u = parseUpid(a.upid);

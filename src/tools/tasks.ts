@@ -7,11 +7,12 @@ import { z } from "zod";
 import { num } from "../proxmox/resources.ts";
 import { parseUpid, type Upid } from "../proxmox/upid.ts";
 import { ToolInputError } from "./context.ts";
-import { args, cursor, limit, nodeName, oneOf, vmid } from "./args.ts";
+import { args, cursor, limit, oneOf, vmid } from "./args.ts";
 import { duration, pairs, table, time } from "./format.ts";
 import { pageFooter, pageOf } from "./listing.ts";
 import { paginate, queryKey } from "./paginate.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
+import { node, upid } from "./params.ts";
 
 const TaskEntry = z.object({
   upid: z.string(),
@@ -65,15 +66,17 @@ const taskList = defineTool({
   privilege: "Sys.Audit on /nodes/{node} to see others' tasks",
   annotations: READ_ONLY,
   input: args({
-    node: nodeName().optional().describe("Omit for cluster-wide recent tasks"),
+    node: node("Node name; omitted: recent tasks of all nodes").optional(),
     vmid: vmid().optional(),
     type: z.string().regex(/^[a-z][a-z0-9_-]*$/i, {
       error: "type must be a task type such as vzdump, qmstart",
     })
-      .optional(),
-    status: oneOf(["running", "ok", "warning", "error"], "status").optional(),
-    user: z.string().optional(),
-    since: z.int().min(0).optional().describe("epoch seconds"),
+      .optional().describe("Task type, e.g. vzdump, qmstart"),
+    status: oneOf(["running", "ok", "warning", "error"], "status").optional().describe(
+      "Only this outcome",
+    ),
+    user: z.string().optional().describe("Started by, e.g. root@pam"),
+    since: z.int().min(0).optional().describe("Started after, epoch seconds"),
     limit: limit(20, 200),
     cursor: cursor(),
   }),
@@ -141,7 +144,7 @@ const taskStatus = defineTool({
   toolset: "tasks",
   privilege: "Sys.Audit on /nodes/{node}, or the task's own user",
   annotations: READ_ONLY,
-  input: args({ upid: z.string().min(1).max(300) }),
+  input: args({ upid: upid() }),
   output: z.object({
     upid: z.string(),
     node: z.string(),
@@ -193,7 +196,7 @@ const taskLog = defineTool({
   privilege: "Sys.Audit on /nodes/{node}, or the task's own user",
   annotations: READ_ONLY,
   input: args({
-    upid: z.string().min(1).max(300),
+    upid: upid(),
     tail: z.int().min(1).max(1000).optional().describe("Last N lines (default 50)"),
     start: z.int().min(0).optional().describe("First line number (0-based); with limit"),
     limit: limit(50, 1000),
