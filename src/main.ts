@@ -6,6 +6,7 @@
 import { HELP, parseCli, UsageError } from "./cli/args.ts";
 import { listTools, runSimulator, serveStdio } from "./cli/commands.ts";
 import { ConfigError } from "./config/mod.ts";
+import { maskSecretLike } from "./safety/redact.ts";
 import { StderrLogger } from "./util/log.ts";
 import { VERSION } from "./version.ts";
 
@@ -58,10 +59,12 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
-      console.error(`proxmox-mcp: ${err.message}`);
+      console.error(maskSecretLike(`proxmox-mcp: ${err.message}`));
       return 2;
     }
-    console.error(`proxmox-mcp: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(
+      maskSecretLike(`proxmox-mcp: ${err instanceof Error ? err.message : String(err)}`),
+    );
     return 1;
   }
 }

@@ -25,6 +25,7 @@ import {
 import { chooseTls } from "../proxmox/tls_mode.ts";
 import { inspectCertificate, type PeerCertificate } from "../proxmox/tls_pin.ts";
 import { isIpv6 } from "../config/schema.ts";
+import { maskSecretLike } from "../safety/redact.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
 import type { CliArgs } from "./args.ts";
 
@@ -305,8 +306,8 @@ export async function runDoctor(cli: CliArgs, logger: Logger): Promise<number> {
   } else {
     report = await diagnose({ configPath: cli.config, logger });
   }
-  for (const f of report.facts) console.log(`ok: ${f}`);
-  for (const p of report.problems) console.log(`problem: ${p}`);
+  for (const f of report.facts) console.log(maskSecretLike(`ok: ${f}`));
+  for (const p of report.problems) console.log(maskSecretLike(`problem: ${p}`));
   if (!report.problems.length) console.log("no problems found");
   return report.problems.length ? 1 : 0;
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { maskSecretLike } from "../safety/redact.ts";
 
 /** Fields whose values must never appear in messages or logs. */
 export const SECRET_FIELDS: ReadonlySet<string> = new Set(["password", "token_secret"]);
@@ -32,7 +33,7 @@ export function describeValue(field: string, value: unknown): string {
   }
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value.length > 80 ? value.slice(0, 77) + "..." : value);
+      return maskSecretLike(JSON.stringify(value.length > 80 ? value.slice(0, 77) + "..." : value));
     case "number":
     case "boolean":
       return String(value);

@@ -11,7 +11,7 @@ import type { LogLevel } from "../util/log.ts";
 import type { AuditLog, AuditRecord } from "./audit.ts";
 import { definedParams, type MutationOutcome } from "./change.ts";
 import { isMutating, PolicyRefusal, type Stage, type ToolCall } from "./pipeline.ts";
-import { redact } from "./redact.ts";
+import { redact, redactStrings } from "./redact.ts";
 
 /** Builds the audit stage writing to `log`. */
 export function auditStage(log: AuditLog): Stage {
@@ -22,12 +22,16 @@ export function auditStage(log: AuditLog): Stage {
     const write = async (record: AuditRecord, level: LogLevel) => {
       const full = { id, tool: call.tool.name, ...record, ...facts(call) };
       const what = record.event === "result" ? record.outcome : record.decision;
-      call.ctx.logger.log(level, `${call.tool.name}: ${String(what)}`, {
-        id,
-        summary: call.change?.summary,
-        ...pick(record, ["stage", "reason", "outcome", "upids", "error"]),
-      });
-      await log.append(full);
+      call.ctx.logger.log(
+        level,
+        `${call.tool.name}: ${String(what)}`,
+        redactStrings({
+          id,
+          summary: call.change?.summary,
+          ...pick(record, ["stage", "reason", "outcome", "upids", "error"]),
+        }),
+      );
+      await log.append(redactStrings(full));
     };
     call.onSend.push(async () => {
       try {

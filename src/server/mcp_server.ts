@@ -13,6 +13,7 @@ import type { ElicitAnswer, ElicitRequest } from "../safety/confirm.ts";
 import type { ToolContext } from "../tools/context.ts";
 import type { Tool } from "../tools/tool.ts";
 import type { Logger, LogLevel } from "../util/log.ts";
+import { maskSecretLike, redact, redactStrings, redactText } from "../safety/redact.ts";
 import { describeError } from "./errors.ts";
 import { readHost } from "./features.ts";
 import { registerPrompts } from "./prompts.ts";
@@ -79,7 +80,7 @@ export function createMcpServer(opts: ServerOptions): McpServer {
         if (!wants(level)) return;
         extra.sendNotification({
           method: "notifications/message",
-          params: { level, logger: "proxmox-mcp", data: { message, ...fields } },
+          params: { level, logger: "proxmox-mcp", data: redact({ message, ...fields }) },
         }).catch(() => {});
       },
     };
@@ -132,12 +133,13 @@ export function createMcpServer(opts: ServerOptions): McpServer {
             ms: Math.round(performance.now() - started),
           });
           if (changedCluster(tool, out.structured)) server.sendResourceListChanged();
+          const structured = redactStrings(out.structured as Record<string, unknown>);
           return {
-            content: [{ type: "text", text: out.text ?? JSON.stringify(out.structured) }],
-            structuredContent: out.structured as Record<string, unknown>,
+            content: [{ type: "text", text: redactText(out.text ?? JSON.stringify(structured)) }],
+            structuredContent: structured,
           };
         } catch (err) {
-          const message = describeError(tool.name, err, opts.logger);
+          const message = maskSecretLike(describeError(tool.name, err, opts.logger));
           opts.logger.log("info", `tool ${tool.name} failed`, { error: message });
           return { content: [{ type: "text", text: message }], isError: true };
         }

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { ProxmoxError } from "../proxmox/errors.ts";
 import { type Change, type MutationOutcome } from "../safety/change.ts";
+import { redactText } from "../safety/redact.ts";
 import { CHECKPOINTS, PolicyRefusal, type ToolCall } from "../safety/pipeline.ts";
 import { args } from "./args.ts";
 import { CONTROL_SHAPE } from "./params.ts";
@@ -84,12 +85,25 @@ export function defineMutation<S extends z.ZodRawShape, R extends z.ZodRawShape>
         new PolicyRefusal(`Refused: ${def.name} runs only through the safety pipeline`, "pipeline"),
       );
     },
-    plan: (a, ctx) => def.plan(a as A, ctx),
+    plan: async (a, ctx) => withoutSecrets(await def.plan(a as A, ctx)),
     execute: (call) =>
       executeChange(
         call,
         def.after ? (ctx, change) => def.after!(call.args as A, ctx, change) : undefined,
       ),
+  };
+}
+
+/**
+ * `change` with URL secrets hidden in the words shown to people (summary, losses, warnings);
+ * the requests keep the real values, which only Proxmox receives.
+ */
+function withoutSecrets(change: Change): Change {
+  return {
+    ...change,
+    summary: redactText(change.summary),
+    loses: change.loses === undefined ? undefined : redactText(change.loses),
+    warnings: change.warnings.map(redactText),
   };
 }
 

@@ -3,11 +3,15 @@
  *
  * @module
  */
+import { maskSecretLike, redact } from "../safety/redact.ts";
 
 /** Severity levels, lowest first. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
-/** A sink for log records; `fields` must never contain secrets. */
+/**
+ * A sink for log records; `fields` must never contain secrets (the stderr logger still hides
+ * secret fields, URL secrets and token-shaped values as a second line of defence).
+ */
 export interface Logger {
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
 }
@@ -24,8 +28,9 @@ export class StderrLogger implements Logger {
   }
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
     if (ORDER[level] < this.#min) return;
-    const extra = fields && Object.keys(fields).length ? " " + JSON.stringify(fields) : "";
-    Deno.stderr.writeSync(this.#encoder.encode(`[proxmox-mcp] ${level}: ${message}${extra}\n`));
+    const extra = fields && Object.keys(fields).length ? " " + JSON.stringify(redact(fields)) : "";
+    const line = maskSecretLike(`[proxmox-mcp] ${level}: ${message}${extra}`);
+    Deno.stderr.writeSync(this.#encoder.encode(`${line}\n`));
   }
 }
 

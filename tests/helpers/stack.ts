@@ -47,13 +47,27 @@ export async function writeSimConfig(
 
 /** Starts the simulator and the server (as `deno task start` would run it) with a config for it. */
 export async function startStack(
-  opts: { config?: Record<string, unknown>; simulator?: SimulatorOptions; args?: string[] } = {},
+  opts: {
+    config?: Record<string, unknown>;
+    simulator?: SimulatorOptions;
+    args?: string[];
+    /** Deno flags added to {@link START_FLAGS} (e.g. `--allow-write` for an audit log). */
+    flags?: string[];
+  } = {},
 ): Promise<Stack> {
   const sim = await startSimulator(opts.simulator);
   const { dir, path } = await writeSimConfig(sim, opts.config);
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
-    args: ["run", ...START_FLAGS, MAIN, "--config", path, ...(opts.args ?? [])],
+    args: [
+      "run",
+      ...START_FLAGS,
+      ...(opts.flags ?? []),
+      MAIN,
+      "--config",
+      path,
+      ...(opts.args ?? []),
+    ],
     stderr: "pipe",
     env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "" },
   });
