@@ -42,23 +42,23 @@ Deno.test("ConfirmationTokens  accept only the exact tool, arguments and plan, o
   const tokens = new ConfirmationTokens({ clock, ttlMs: 300_000 });
   const a = argsHash({ vmid: 150, action: "stop", wait: true });
   const p = planHash(change());
-  const { token, expiresAt } = tokens.issue("guest_power", a, p);
+  const { token, expiresAt } = tokens.issue("guest_power", a, p, "s1");
 
   await t.step("a fresh token checks out and spends once", () => {
     assert.match(token, /^pmc1\.[\w-]+\.[\w-]+$/);
     assert.equal(expiresAt, clock.now() + 300_000);
-    const c = tokens.check(token, "guest_power", a, p);
+    const c = tokens.check(token, "guest_power", a, p, "s1");
     assert.ok(c.ok);
     if (!c.ok) return;
     assert.equal(tokens.spend(c.nonce, c.expiresAt), true);
     assert.equal(tokens.spend(c.nonce, c.expiresAt), false);
-    const again = tokens.check(token, "guest_power", a, p);
+    const again = tokens.check(token, "guest_power", a, p, "s1");
     assert.deepEqual(again.ok ? "ok" : again.problem, "used");
   });
 
-  const fresh = tokens.issue("guest_power", a, p).token;
+  const fresh = tokens.issue("guest_power", a, p, "s1").token;
   const problem = (tok: string, tool: string, args: string, plan: string) => {
-    const c = tokens.check(tok, tool, args, plan);
+    const c = tokens.check(tok, tool, args, plan, "s1");
     return c.ok ? "ok" : c.problem;
   };
 
@@ -87,7 +87,10 @@ Deno.test("ConfirmationTokens  accept only the exact tool, arguments and plan, o
       .replace(/=+$/, "");
     assert.equal(problem(`${prefix}.${forgedBody}.${mac}`, "guest_delete", a, p), "forged");
     const other = new ConfirmationTokens({ clock, ttlMs: 300_000 });
-    assert.equal(problem(other.issue("guest_power", a, p).token, "guest_power", a, p), "forged");
+    assert.equal(
+      problem(other.issue("guest_power", a, p, "s1").token, "guest_power", a, p),
+      "forged",
+    );
     for (const bad of ["", "pmc1", "pmc1..", "abc.def.ghi", "pmc1.!!.??", fresh + "x"]) {
       assert.ok(["malformed", "forged"].includes(problem(bad, "guest_power", a, p)), bad);
     }

@@ -83,10 +83,10 @@ export function confirmationStage(opts: ConfirmationOptions): Stage {
     if (typeof token !== "string" || token === "") {
       return confirmationRequired(call, change, reasons, opts.tokens, aHash, pHash);
     }
-    const check = opts.tokens.check(token, call.tool.name, aHash, pHash);
+    const check = opts.tokens.check(token, call.tool.name, aHash, pHash, call.ctx.session ?? "");
     if (!check.ok) {
       const retry = check.problem === "plan-changed" || check.problem === "expired" ||
-          check.problem === "used"
+          check.problem === "used" || check.problem === "other-session"
         ? "Call again without confirmation_token to get the current plan and a new token"
         : `A token is valid only for the exact tool and arguments it was issued for; call ${call.tool.name} without confirmation_token to get one`;
       throw new PolicyRefusal(
@@ -153,7 +153,7 @@ function confirmationRequired(
   aHash: string,
   pHash: string,
 ): ToolOutput<MutationOutcome> {
-  const { token, expiresAt } = tokens.issue(call.tool.name, aHash, pHash);
+  const { token, expiresAt } = tokens.issue(call.tool.name, aHash, pHash, call.ctx.session ?? "");
   const minutes = Math.max(1, Math.round(tokens.ttlMs / 60_000));
   const expires = new Date(expiresAt).toISOString();
   const structured: MutationOutcome = {

@@ -1,9 +1,12 @@
 /**
  * One-time confirmation tokens: an HMAC (per-process secret) over the tool name, the exact
- * arguments and the plan, with an expiry. Each token executes at most one call.
+ * arguments, the plan and the MCP session that received the plan, with an expiry. Each token
+ * executes at most one call, and only in the session it was issued to.
  *
  * Format: `pmc1.<base64url payload>.<base64url HMAC-SHA256>`; the payload names the tool, the
- * hash of the canonical arguments, the hash of the plan, the expiry and a random nonce.
+ * hash of the canonical arguments, the hash of the plan, the hash of the session, the expiry and
+ * a random nonce. Both parts must be canonical unpadded base64url: a variant spelling of the same
+ * bytes (e.g. other padding bits in the last character) is refused.
  *
  * @module
  */
@@ -14,6 +17,7 @@ import type { Clock } from "../util/clock.ts";
 export type TokenProblem =
   | "malformed"
   | "forged"
+  | "other-session"
   | "other-tool"
   | "expired"
   | "altered-args"
@@ -29,6 +33,8 @@ interface Payload {
   t: string;
   a: string;
   p: string;
+  /** Hash of the session the token was issued to. */
+  s: string;
   e: number;
   n: string;
 }
@@ -41,14 +47,18 @@ function b64url(bytes: Uint8Array): string {
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** Decodes canonical unpadded base64url; undefined for anything else (including variants). */
 function fromB64url(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
+  let bytes: Uint8Array;
   try {
     const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
   } catch {
     return undefined;
   }
+  // atob ignores the unused low bits of the last character: only the canonical spelling counts.
+  return b64url(bytes) === text ? bytes : undefined;
 }
 
 /** Issues and checks confirmation tokens; remembers spent ones until they expire. */
@@ -74,25 +84,46 @@ export class ConfirmationTokens {
     return this.#ttlMs;
   }
 
-  /** A token for `tool` bound to `argsHash` and `planHash`. */
-  issue(tool: string, argsHash: string, planHash: string): { token: string; expiresAt: number } {
+  /** A token for `tool` bound to `argsHash`, `planHash` and the caller's `session`. */
+  issue(
+    tool: string,
+    argsHash: string,
+    planHash: string,
+    session: string,
+  ): { token: string; expiresAt: number } {
     const expiresAt = this.#clock.now() + this.#ttlMs;
     const nonce = b64url(crypto.getRandomValues(new Uint8Array(12)));
-    const payload: Payload = { t: tool, a: argsHash, p: planHash, e: expiresAt, n: nonce };
+    const payload: Payload = {
+      t: tool,
+      a: argsHash,
+      p: planHash,
+      s: this.#sessionHash(session),
+      e: expiresAt,
+      n: nonce,
+    };
     const body = b64url(new TextEncoder().encode(JSON.stringify(payload)));
     return { token: `${PREFIX}.${body}.${this.#sign(body)}`, expiresAt };
   }
 
-  /** Checks `token` for `tool`, `argsHash` and `planHash` without spending it. */
-  check(token: string, tool: string, argsHash: string, planHash: string): TokenCheck {
+  /** Checks `token` for `tool`, `argsHash`, `planHash` and `session` without spending it. */
+  check(
+    token: string,
+    tool: string,
+    argsHash: string,
+    planHash: string,
+    session: string,
+  ): TokenCheck {
     const parts = token.split(".");
     if (parts.length !== 3 || parts[0] !== PREFIX) {
       return { ok: false, problem: "malformed", message: "it is not a confirmation token" };
     }
     const [, body, mac] = parts;
     const given = fromB64url(mac);
-    const want = fromB64url(this.#sign(body))!;
-    if (!given || given.length !== want.length || !timingSafeEqual(given, want)) {
+    const want = this.#mac(body);
+    if (
+      !given || fromB64url(body) === undefined || given.length !== want.length ||
+      !timingSafeEqual(given, want)
+    ) {
       return {
         ok: false,
         problem: "forged",
@@ -104,6 +135,14 @@ export class ConfirmationTokens {
       payload = JSON.parse(new TextDecoder().decode(fromB64url(body)));
     } catch {
       return { ok: false, problem: "malformed", message: "its payload is unreadable" };
+    }
+    if (payload.s !== this.#sessionHash(session)) {
+      return {
+        ok: false,
+        problem: "other-session",
+        message: "it was issued to another MCP session (a token works only in the session " +
+          "that received the plan)",
+      };
     }
     if (payload.t !== tool) {
       return {
@@ -151,7 +190,17 @@ export class ConfirmationTokens {
     for (const [nonce, exp] of this.#spent) if (exp <= now) this.#spent.delete(nonce);
   }
 
+  /** What a token carries for `session` (keyed, so the session's identity never appears). */
+  #sessionHash(session: string): string {
+    const mac = createHmac("sha256", this.#secret).update(`session\0${session}`).digest();
+    return b64url(new Uint8Array(mac).subarray(0, 16));
+  }
+
+  #mac(body: string): Uint8Array {
+    return new Uint8Array(createHmac("sha256", this.#secret).update(body).digest());
+  }
+
   #sign(body: string): string {
-    return b64url(createHmac("sha256", this.#secret).update(body).digest());
+    return b64url(this.#mac(body));
   }
 }

@@ -152,6 +152,7 @@ export function buildServer(
       logger: extras.logger,
       progress: extras.progress,
       elicit: extras.elicit,
+      session: extras.session,
       scope: safety.scope,
       tasks,
     }),

@@ -35,6 +35,8 @@ export interface CallExtras {
   logger: Logger;
   progress?: ToolContext["progress"];
   elicit?: ToolContext["elicit"];
+  /** The calling session (see `ToolContext.session`). */
+  session?: string;
 }
 
 /** What the server is built from. */
@@ -65,6 +67,9 @@ export function createMcpServer(opts: ServerOptions): McpServer {
     { name: "proxmox-mcp", title: "Proxmox VE", version: VERSION },
     { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
   );
+  // One server per MCP session (stdio: the process; HTTP: each session): its random identity,
+  // plus the authenticated caller when the transport names one, binds confirmation tokens.
+  const instance = crypto.randomUUID();
   let clientLevel: string | undefined;
   server.server.setRequestHandler(SetLevelRequestSchema, (request) => {
     clientLevel = request.params.level;
@@ -106,7 +111,10 @@ export function createMcpServer(opts: ServerOptions): McpServer {
         return { action: r.action, content: r.content as Record<string, unknown> | undefined };
       }
       : undefined;
-    return { logger, progress, elicit };
+    const session = `${instance}\0${extra.authInfo?.clientId ?? ""}\0${
+      extra.authInfo?.token ?? ""
+    }`;
+    return { logger, progress, elicit, session };
   };
 
   for (const tool of opts.tools) {

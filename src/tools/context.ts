@@ -42,6 +42,11 @@ export interface ToolContext {
   scope?: Scope;
   /** How long-running tasks are waited for. */
   tasks?: TaskWaitSettings;
+  /**
+   * Who is calling: the MCP session (and, over HTTP, the authenticated caller). Confirmation
+   * tokens work only for the caller they were issued to.
+   */
+  session?: string;
 }
 
 /** Settings of the task waiter. */
