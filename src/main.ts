@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
         return await healthcheck(cli);
       }
       case "tools":
-        console.log(listTools(cli));
+        console.log(await listTools(cli));
         return 0;
       case "call":
         return await (await import("./cli/call.ts")).callTool(cli, logger);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { validateRequest } from "../src/proxmox/api_schema/validate.ts";
 import { ProxmoxClient } from "../src/proxmox/client.ts";
 import { buildServer } from "../src/server/app.ts";
+import { resolveListing } from "../src/server/listing.ts";
 import { Client, InMemoryTransport } from "../src/server/sdk_client.ts";
 import type { ClusterState } from "../src/simulator/state.ts";
 import { startSimulator } from "../src/simulator/mod.ts";
@@ -60,6 +61,11 @@ function exercises(state: ClusterState): Record<string, Record<string, unknown>[
     snapshot_list: [{ vmid: vm.vmid }, { vmid: ct.vmid, node: ct.node }],
     backup_list: [{ vmid: 101 }, { vmid: 101, storage: "nfs-backup" }, { vmid: 999, node }],
     appliance_list: [{}, { node, query: "debian" }],
+    api_search: [{ query: "firewall rules vm" }, { query: "/nodes/{node}/qemu", method: "GET" }],
+    api_read: [
+      { path: `/nodes/${vm.node}/qemu/${vm.vmid}/config` },
+      { path: "/cluster/resources", params: { type: "vm" }, fields: ["vmid", "name"] },
+    ],
   };
 }
 
@@ -76,6 +82,7 @@ Deno.test("every request the tools send is valid against the official API schema
     client: recorder,
     description: "recording",
     readOnly: true,
+    listing: resolveListing({ toolsets: ["all"], privilege_filter: false }),
     [Symbol.asyncDispose]: () => Promise.resolve(),
   }, silentLogger);
   const [a, b] = InMemoryTransport.createLinkedPair();

@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import type { ListingFlags } from "../server/listing.ts";
 
 /** Subcommands; `serve` is the default. */
 export const COMMANDS = [
@@ -27,6 +28,12 @@ export interface CliArgs {
   config?: string;
   simulator: boolean;
   readOnly: boolean;
+  /** `--toolsets a,b` (names as given; validated when the server is built). */
+  toolsets?: string[];
+  /** `--disable-destructive`: hide and refuse destructive tools and api_change plans. */
+  disableDestructive: boolean;
+  /** `--no-privilege-filter` sets false: list tools whatever the identity's privileges. */
+  privilegeFilter?: boolean;
   help: boolean;
   version: boolean;
   json: boolean;
@@ -59,6 +66,10 @@ Options:
                        PROXMOX_* variables override it
   -s, --simulator      Use the embedded simulated cluster instead of a real one
       --read-only      Refuse and hide every tool that changes the cluster
+      --toolsets <a,b>         Toolsets to offer ("all", or names; default the everyday set:
+                               cluster,nodes,guests,snapshots,backups,storage,tasks,api)
+      --disable-destructive    Allow changes but hide and refuse destructive ones
+      --no-privilege-filter    List tools even when the identity lacks their privilege
       --json           (tools, call) print JSON instead of text
       --http <HOST:PORT>          Serve MCP over Streamable HTTP at http://HOST:PORT/mcp
                                   instead of stdio (healthcheck: the server to probe)
@@ -79,7 +90,8 @@ Environment:
   PROXMOX_AUDIT_LOG; the safety settings PROXMOX_ALLOWED_*/DENIED_* (NODES, VMIDS, POOLS,
   TAGS), PROXMOX_PROTECTED_TAGS,
   PROXMOX_MAX_MUTATIONS_PER_MINUTE, PROXMOX_MAX_CREATIONS, PROXMOX_CREATION_WINDOW,
-  PROXMOX_CONFIRM_TIMEOUT, PROXMOX_ELICITATION, PROXMOX_TASK_TIMEOUT (see README)
+  PROXMOX_CONFIRM_TIMEOUT, PROXMOX_ELICITATION, PROXMOX_TASK_TIMEOUT; the tool list
+  PROXMOX_TOOLSETS, PROXMOX_DISABLE_DESTRUCTIVE, PROXMOX_PRIVILEGE_FILTER (see README)
   PROXMOX_MCP_HTTP_TOKEN, PROXMOX_MCP_HTTP_TOKEN_FILE, PROXMOX_MCP_ALLOWED_HOSTS,
   PROXMOX_MCP_ALLOWED_ORIGINS (comma-separated) configure the HTTP transport.
   DEBUG=1 logs each API request (method, path, status, time) on stderr.
@@ -106,10 +118,14 @@ export function parseCli(argv: string[]): CliArgs {
       args: argv,
       strict: true,
       allowPositionals: true,
+      allowNegative: true,
       options: {
         config: { type: "string", short: "c" },
         simulator: { type: "boolean", short: "s", default: false },
         "read-only": { type: "boolean", default: false },
+        toolsets: { type: "string", multiple: true },
+        "disable-destructive": { type: "boolean", default: false },
+        "privilege-filter": { type: "boolean" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
         version: { type: "boolean", short: "V", default: false },
@@ -140,6 +156,10 @@ export function parseCli(argv: string[]): CliArgs {
     config: parsed.values.config,
     simulator: parsed.values.simulator,
     readOnly: parsed.values["read-only"],
+    toolsets: parsed.values.toolsets?.flatMap((t) => t.split(",")).map((t) => t.trim())
+      .filter(Boolean),
+    disableDestructive: parsed.values["disable-destructive"],
+    privilegeFilter: parsed.values["privilege-filter"],
     help: parsed.values.help,
     version: parsed.values.version,
     json: parsed.values.json,
@@ -149,5 +169,14 @@ export function parseCli(argv: string[]): CliArgs {
     allowedOrigins: parsed.values["allowed-origin"],
     shutdownGrace: parsed.values["shutdown-grace"],
     allowInsecureTls: parsed.values["allow-insecure-tls"],
+  };
+}
+
+/** The tool-listing overrides of the command line. */
+export function listingFlags(cli: CliArgs): ListingFlags {
+  return {
+    toolsets: cli.toolsets,
+    disableDestructive: cli.disableDestructive,
+    privilegeFilter: cli.privilegeFilter,
   };
 }

@@ -8,7 +8,7 @@ import { buildServer, openBackend } from "../server/app.ts";
 import { Client, InMemoryTransport } from "../server/sdk_client.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
-import { type CliArgs, UsageError } from "./args.ts";
+import { type CliArgs, listingFlags, UsageError } from "./args.ts";
 
 /** Connects an in-process MCP client to a server on `backend`. */
 export async function connectInProcess(backend: Backend, logger: Logger): Promise<Client> {
@@ -39,6 +39,7 @@ export async function callTool(cli: CliArgs, logger: Logger): Promise<number> {
     configPath: cli.config,
     simulator: cli.simulator,
     readOnly: cli.readOnly || undefined,
+    listing: listingFlags(cli),
     logger,
   });
   const client = await connectInProcess(backend, logger);

@@ -5,11 +5,16 @@
  */
 import { buildServer, openBackend } from "../server/app.ts";
 import { StdioServerTransport } from "../server/sdk.ts";
+import { ConfigError, loadConfig } from "../config/mod.ts";
+import { allowedInModes } from "../safety/mode.ts";
+import { listingFromEnv, type ListingSettings, resolveListing } from "../server/listing.ts";
+import { renderToolList } from "../server/tool_list.ts";
 import { catalogue } from "../tools/catalogue.ts";
+import { type Tool, TOOLSETS } from "../tools/tool.ts";
 import { table } from "../tools/format.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
-import type { CliArgs } from "./args.ts";
+import { type CliArgs, listingFlags } from "./args.ts";
 
 /** Serves MCP over stdio until stdin closes or a signal arrives. */
 export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
@@ -17,6 +22,7 @@ export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
     configPath: cli.config,
     simulator: cli.simulator,
     readOnly: cli.readOnly || undefined,
+    listing: listingFlags(cli),
     simulatorTaskMs: 1500,
     logger,
   });
@@ -40,21 +46,108 @@ export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
   await server.close();
 }
 
-/** Prints the catalogue as a table (or JSON). */
-export function listTools(cli: CliArgs): string {
+/**
+ * Prints every toolset (on or off, its tools, the bytes its rows add to `tools/list`) and the
+ * catalogue as tables (or JSON). The toolsets and modes come from the configuration (or the
+ * environment when no configuration loads) and the command line.
+ */
+export async function listTools(cli: CliArgs): Promise<string> {
+  const { listing, readOnly, note } = await listingForCli(cli);
+  const modes = { readOnly, disableDestructive: listing.disableDestructive };
+  const offered = (t: Tool) => listing.toolsets.has(t.toolset) && allowedInModes(t, modes);
+  const bytes = new Map(
+    renderToolList(catalogue).map((t) => [t.name, byteLength(JSON.stringify(t))]),
+  );
+  const sets = TOOLSETS.map((name) => {
+    const rows = catalogue.filter((t) => t.toolset === name);
+    const shown = rows.filter((t) => allowedInModes(t, modes));
+    return {
+      toolset: name,
+      on: listing.toolsets.has(name),
+      tools: shown.length,
+      bytes: shown.reduce((n, t) => n + (bytes.get(t.name) ?? 0), 0),
+      names: shown.map((t) => t.name),
+    };
+  });
   const rows = catalogue.map((t) => ({
     name: t.name,
     toolset: t.toolset,
+    on: offered(t),
     kind: t.annotations.readOnlyHint
       ? "read"
+      : t.judgedPerCall
+      ? "write (judged per call)"
       : t.annotations.destructiveHint
       ? "destructive"
       : "write",
+    bytes: bytes.get(t.name) ?? 0,
     privilege: t.privilege,
     title: t.title,
   }));
-  if (cli.json) return JSON.stringify(rows, null, 2);
-  return table(rows, ["name", "toolset", "kind", "title", "privilege"]);
+  const listed = JSON.stringify({
+    tools: renderToolList(catalogue.filter(offered)),
+  });
+  const total = byteLength(listed);
+  if (cli.json) {
+    return JSON.stringify(
+      {
+        modes: { ...modes, toolsets: [...listing.toolsets] },
+        toolsListBytes: total,
+        toolsets: sets,
+        tools: rows,
+      },
+      null,
+      2,
+    );
+  }
+  const mode = readOnly
+    ? "read-only"
+    : listing.disableDestructive
+    ? "changes allowed, destructive tools off"
+    : "changes allowed";
+  return [
+    `Toolsets (${mode}; tools/list is ${total} bytes with the toolsets that are on)${
+      note ? `\n${note}` : ""
+    }:`,
+    table(sets, ["toolset", ["on", (r) => (r.on ? "on" : "off")], "tools", "bytes"]),
+    "",
+    'Enable with --toolsets a,b (or all), PROXMOX_TOOLSETS, or "toolsets" in the config.',
+    "",
+    table(rows, [
+      "name",
+      "toolset",
+      ["on", (r) => (r.on ? "on" : "off")],
+      "kind",
+      "bytes",
+      "title",
+      "privilege",
+    ]),
+  ].join("\n");
+}
+
+const byteLength = (text: string) => new TextEncoder().encode(text).length;
+
+async function listingForCli(
+  cli: CliArgs,
+): Promise<{ listing: ListingSettings; readOnly: boolean; note?: string }> {
+  const flags = listingFlags(cli);
+  if (cli.simulator) {
+    return { listing: resolveListing(listingFromEnv(), flags), readOnly: cli.readOnly };
+  }
+  try {
+    const { config } = await loadConfig({ path: cli.config });
+    return {
+      listing: resolveListing(config, flags),
+      readOnly: cli.readOnly || config.read_only,
+    };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return {
+      listing: resolveListing(listingFromEnv(), flags),
+      readOnly: cli.readOnly,
+      note: "(no usable configuration: toolsets from the environment and flags only)",
+    };
+  }
 }
 
 /** Runs the simulator alone and prints how to reach it; returns when interrupted. */

@@ -11,7 +11,7 @@ import { HttpSetupError, startHttpServer } from "../server/http.ts";
 import { resolveHttpSettings } from "../server/http_settings.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
-import type { CliArgs } from "./args.ts";
+import { type CliArgs, listingFlags } from "./args.ts";
 
 /** Serves MCP over Streamable HTTP until a signal arrives; returns once shut down. */
 export async function serveHttp(cli: CliArgs, logger: Logger): Promise<void> {
@@ -28,6 +28,7 @@ export async function serveHttp(cli: CliArgs, logger: Logger): Promise<void> {
     configPath: cli.config,
     simulator: cli.simulator,
     readOnly: cli.readOnly || undefined,
+    listing: listingFlags(cli),
     simulatorTaskMs: 1500,
     logger,
   });

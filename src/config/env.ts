@@ -42,6 +42,9 @@ export const CONFIG_ENV_VARS = [
   "PROXMOX_CONFIRM_TIMEOUT",
   "PROXMOX_ELICITATION",
   "PROXMOX_TASK_TIMEOUT",
+  "PROXMOX_TOOLSETS",
+  "PROXMOX_DISABLE_DESTRUCTIVE",
+  "PROXMOX_PRIVILEGE_FILTER",
 ] as const;
 
 /** One of {@link CONFIG_ENV_VARS}. */
@@ -81,6 +84,9 @@ export const ENV_FIELDS: Readonly<Record<ConfigEnvVar, { field: ConfigField; kin
   PROXMOX_CONFIRM_TIMEOUT: { field: "confirm_timeout", kind: "number" },
   PROXMOX_ELICITATION: { field: "elicitation", kind: "boolean" },
   PROXMOX_TASK_TIMEOUT: { field: "task_timeout", kind: "number" },
+  PROXMOX_TOOLSETS: { field: "toolsets", kind: "list" },
+  PROXMOX_DISABLE_DESTRUCTIVE: { field: "disable_destructive", kind: "boolean" },
+  PROXMOX_PRIVILEGE_FILTER: { field: "privilege_filter", kind: "boolean" },
 };
 
 /** Reads one environment variable; returns undefined when unset. */

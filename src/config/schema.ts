@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { describeValue } from "./describe.ts";
+import { allowedToolsets, toolsetProblem } from "../tools/toolsets.ts";
 
 /** What each field accepts, in words; reused by the schema and the environment coercion. */
 export const ALLOWED = {
@@ -42,6 +43,12 @@ export const ALLOWED = {
   elicitation:
     "true or false: ask the user through MCP elicitation when the client can (default true)",
   task_timeout: "a number of seconds from 1 to 86400 to wait for a task (default 300)",
+  toolsets:
+    'a list of toolsets to offer: ["all"] or names such as ["guests", "tasks", "api"] (default: the everyday set)',
+  disable_destructive:
+    "true or false: allow changes but hide and refuse every destructive tool and api_change call (default false)",
+  privilege_filter:
+    "true or false: hide tools whose Proxmox privilege the identity lacks (default true)",
 } as const;
 
 /** Every field `config.json` may contain. */
@@ -287,6 +294,16 @@ export const configSchema = z.object({
   confirm_timeout: numIn("confirm_timeout", 10, 3600),
   elicitation: z.boolean({ error: expected("elicitation", unquoteHint) }).optional(),
   task_timeout: numIn("task_timeout", 1, 86400),
+  toolsets: z.array(
+    z.string({ error: expected("toolsets") }).superRefine((v, ctx) => {
+      const why = toolsetProblem(v.trim().toLowerCase());
+      if (why) ctx.addIssue({ code: "custom", message: `${why} (${allowedToolsets()})` });
+    }),
+    { error: expected("toolsets") },
+  ).optional(),
+  disable_destructive: z.boolean({ error: expected("disable_destructive", unquoteHint) })
+    .default(false),
+  privilege_filter: z.boolean({ error: expected("privilege_filter", unquoteHint) }).default(true),
 });
 
 /** A validated configuration with defaults applied. */

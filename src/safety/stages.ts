@@ -1,12 +1,15 @@
 /**
  * The safety pipeline in one place: every stage, in order, configured once.
  *
- * audit → mode → plan (preflight) → scope → dry run → rate limit → confirmation → executor
+ * audit → mode → plan (preflight) → destructive plans (disable_destructive) → scope → dry run → rate limit → confirmation → executor
  *
  * - audit wraps everything after it, so refusals by any later stage are recorded too;
- * - mode refuses (and hides) changing tools on a read-only server;
+ * - mode refuses (and hides) changing tools on a read-only server, and destructive tools with
+ *   `disable_destructive`;
  * - plan runs the tool's preflight checks (reads only) and validates the requests it would send
  *   against the official API schema;
+ * - destructive plans (of tools judged per call, like `api_change`) are refused with
+ *   `disable_destructive`;
  * - scope refuses out-of-scope targets and removals from protected guests, and asks for a
  *   confirmation for guests with protected tags;
  * - dry run answers with the plan;
@@ -21,7 +24,7 @@ import type { Clock } from "../util/clock.ts";
 import { AuditLog } from "./audit.ts";
 import { auditStage } from "./audit_stage.ts";
 import { confirmationStage } from "./confirm.ts";
-import { allowedInReadOnly, modeStage } from "./mode.ts";
+import { allowedInModes, destructivePlanStage, type Modes, modeStage } from "./mode.ts";
 import { Pipeline } from "./pipeline.ts";
 import { dryRunStage, planStage } from "./plan.ts";
 import { RateLimiter, rateLimitStage } from "./rate_limit.ts";
@@ -64,17 +67,19 @@ export function memorySafety(settings: SafetySettings, clock: Clock): Safety {
 }
 
 /** The pipeline every tool call goes through. */
-export function safetyPipeline(opts: Safety & { readOnly: boolean }): Pipeline {
+export function safetyPipeline(opts: Safety & Modes): Pipeline {
+  const disableDestructive = opts.disableDestructive ?? false;
   return new Pipeline(
     [
       auditStage(opts.audit),
-      modeStage(opts.readOnly),
+      modeStage(opts.readOnly, disableDestructive),
       planStage(),
+      destructivePlanStage(disableDestructive),
       scopeStage(opts.scope),
       dryRunStage(),
       rateLimitStage(opts.limiter),
       confirmationStage({ tokens: opts.tokens, elicitation: opts.settings.elicitation }),
     ],
-    (tool: Tool) => !opts.readOnly || allowedInReadOnly(tool),
+    (tool: Tool) => allowedInModes(tool, { readOnly: opts.readOnly, disableDestructive }),
   );
 }

@@ -17,6 +17,16 @@ import { DEFAULT_TASK_WAIT } from "../tools/task_wait.ts";
 import type { Tool } from "../tools/tool.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
+import {
+  defaultListing,
+  type ListingFlags,
+  listingFromEnv,
+  type ListingSettings,
+  narrowListing,
+  resolveListing,
+  type SessionNarrowing,
+} from "./listing.ts";
+import { selectTools } from "../tools/toolsets.ts";
 import { createMcpServer } from "./mcp_server.ts";
 import type { McpServer } from "./sdk.ts";
 
@@ -32,6 +42,8 @@ export interface Backend extends AsyncDisposable {
   tls?: TlsMode;
   /** Process-wide safety state (scope, rate limits, tokens, audit log); defaults if absent. */
   safety?: Safety;
+  /** Toolsets, `disable_destructive`, privilege filter; the defaults if absent. */
+  listing?: ListingSettings;
 }
 
 /** How to open a backend. */
@@ -44,6 +56,8 @@ export interface BackendOptions {
   readOnly?: boolean;
   /** Simulated task duration; the demo slows tasks down so progress is visible. */
   simulatorTaskMs?: number;
+  /** Command-line overrides of the tool listing (`--toolsets`, `--disable-destructive`, …). */
+  listing?: ListingFlags;
   logger: Logger;
   clock?: Clock;
 }
@@ -51,6 +65,7 @@ export interface BackendOptions {
 /** Opens the backend named by `opts`: the simulator, or the cluster in the configuration. */
 export async function openBackend(opts: BackendOptions): Promise<Backend> {
   if (opts.simulator) {
+    const listing = resolveListing(listingFromEnv(), opts.listing);
     const { startSimulator } = await import("../simulator/mod.ts");
     const sim = await startSimulator({
       taskDurationMs: opts.simulatorTaskMs ?? 0,
@@ -71,6 +86,7 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
       tls: "ca",
       readOnly: opts.readOnly ?? false,
       safety,
+      listing,
       async [Symbol.asyncDispose]() {
         client.close();
         safety.audit.close();
@@ -89,6 +105,7 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
     }),
   );
   const readOnly = opts.readOnly || loaded.config.read_only;
+  const listing = resolveListing(loaded.config, opts.listing);
   if (!readOnly && !loaded.config.audit_log) {
     opts.logger.log(
       "warning",
@@ -109,6 +126,7 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
       `${loaded.config.host}:${loaded.config.port}${failover} (${loaded.source}; ${tls.description})`,
     defaultNode: loaded.config.node,
     readOnly,
+    listing,
     // deno-lint-ignore require-await
     async [Symbol.asyncDispose]() {
       client.close();
@@ -117,7 +135,10 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
   };
 }
 
-/** Builds the MCP server for `backend` from the whole catalogue (or `tools`). */
+/**
+ * Builds the MCP server for `backend` from the catalogue (or `tools`), offering the rows of the
+ * enabled toolsets that the modes allow; `narrow` (an HTTP session's headers) can only shrink it.
+ */
 export function buildServer(
   backend: Backend,
   logger: Logger,
@@ -127,12 +148,23 @@ export function buildServer(
     tasks?: Partial<TaskWaitSettings>;
     /** Cancels every call in progress when it aborts (HTTP shutdown past its grace period). */
     stopCalls?: AbortSignal;
+    /** A session's narrowing of toolsets and read-only mode (never widens). */
+    narrow?: SessionNarrowing;
   } = {},
 ): McpServer {
   const clock = opts.clock ?? systemClock;
   const inventory = Inventory.shared(backend.client, clock);
   const safety = backend.safety ?? memorySafety(safetySettings(), clock);
-  const pipeline = safetyPipeline({ ...safety, readOnly: backend.readOnly });
+  const { listing, readOnly } = narrowListing(
+    backend.listing ?? defaultListing(),
+    backend.readOnly,
+    opts.narrow,
+  );
+  const pipeline = safetyPipeline({
+    ...safety,
+    readOnly,
+    disableDestructive: listing.disableDestructive,
+  });
   const tasks: TaskWaitSettings = {
     ...DEFAULT_TASK_WAIT,
     timeoutMs: safety.settings.taskTimeoutMs,
@@ -140,7 +172,7 @@ export function buildServer(
     ...opts.tasks,
   };
   return createMcpServer({
-    tools: opts.tools ?? catalogue,
+    tools: selectTools(opts.tools ?? catalogue, listing.toolsets),
     pipeline,
     logger,
     elicitTimeoutMs: safety.settings.confirmTimeoutMs,

@@ -5,6 +5,7 @@
  * @module
  */
 import { accessTools } from "./access.ts";
+import { apiReadTools } from "./api_read.ts";
 import { backupTools } from "./backups.ts";
 import { clusterTools } from "./cluster.ts";
 import { guestChangeTools } from "./guest_change.ts";
@@ -34,4 +35,5 @@ export const catalogue: readonly Tool[] = [
   ...taskTools,
   ...taskStopTools,
   ...accessTools,
+  ...apiReadTools,
 ];

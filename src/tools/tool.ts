@@ -18,6 +18,7 @@ export const TOOLSETS = [
   "access",
   "snapshots",
   "backups",
+  "api",
 ] as const;
 
 /** A toolset name. */
@@ -67,6 +68,12 @@ export interface Tool {
   output: z.ZodObject;
   annotations: ToolAnnotations;
   privilege: string;
+  /**
+   * Set on tools whose destructiveness depends on the call (`api_change`): the safety table
+   * judges each plan, so `disable_destructive` refuses destructive plans instead of hiding the
+   * tool.
+   */
+  judgedPerCall?: boolean;
   handler(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolOutput<unknown>>;
   /** Mutating tools: the preflight checks and the plan; only reads the cluster. */
   plan?(args: Record<string, unknown>, ctx: ToolContext): Promise<Change>;

@@ -7,6 +7,7 @@
  */
 import { ProxmoxClient } from "../../src/proxmox/client.ts";
 import { buildServer } from "../../src/server/app.ts";
+import { resolveListing, type SessionNarrowing } from "../../src/server/listing.ts";
 import { ElicitRequestSchema } from "../../src/server/sdk.ts";
 import { Client, InMemoryTransport } from "../../src/server/sdk_client.ts";
 import { type SafetySettings, safetySettings } from "../../src/safety/settings.ts";
@@ -47,6 +48,17 @@ export interface MutationStackOptions {
   auditPath?: string;
   logger?: Logger;
   defaultNode?: string;
+  /**
+   * Toolsets to offer, as in config.json; default `["all"]` so every row of the catalogue is
+   * reachable. Pass `[]` for the server's default (everyday) set.
+   */
+  toolsets?: string[];
+  /** `disable_destructive`. */
+  disableDestructive?: boolean;
+  /** Hide rows whose privilege the identity lacks (default false here: one request fewer). */
+  privilegeFilter?: boolean;
+  /** An HTTP session's narrowing, as the headers would give it. */
+  narrow?: SessionNarrowing;
 }
 
 /** A running stack. */
@@ -88,12 +100,18 @@ export async function startMutationStack(opts: MutationStackOptions = {}): Promi
       readOnly: opts.readOnly ?? false,
       defaultNode: opts.defaultNode,
       safety,
+      listing: resolveListing({
+        toolsets: opts.toolsets ?? ["all"],
+        disable_destructive: opts.disableDestructive,
+        privilege_filter: opts.privilegeFilter ?? false,
+      }),
       [Symbol.asyncDispose]: () => Promise.resolve(),
     },
     opts.logger ?? silentLogger,
     {
       clock,
       tasks: { pollMs: 5, ...opts.tasks },
+      narrow: opts.narrow,
     },
   );
   const [a, b] = InMemoryTransport.createLinkedPair();

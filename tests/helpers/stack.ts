@@ -22,7 +22,10 @@ const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 /** Permission flags of `deno task start`. */
 export const START_FLAGS = ["--allow-net", "--allow-read", "--allow-env", "--no-prompt"];
 
-/** Writes a config for `sim` (token auth, its CA) merged with `extra`; returns its path. */
+/**
+ * Writes a config for `sim` (token auth, its CA, every toolset on) merged with `extra`; returns
+ * its path. Pass `toolsets: []` in `extra` for the server's default (everyday) set.
+ */
 export async function writeSimConfig(
   sim: Simulator,
   extra: Record<string, unknown> = {},
@@ -38,6 +41,7 @@ export async function writeSimConfig(
     token_secret: sim.credentials.admin.tokenSecret,
     ca_file: caFile,
     timeout: 10,
+    toolsets: ["all"],
     ...extra,
   };
   const path = `${dir}/config.json`;
