@@ -302,8 +302,8 @@ export const configSchema = z.object({
     { error: expected("toolsets") },
   ).optional(),
   disable_destructive: z.boolean({ error: expected("disable_destructive", unquoteHint) })
-    .default(false),
-  privilege_filter: z.boolean({ error: expected("privilege_filter", unquoteHint) }).default(true),
+    .optional(),
+  privilege_filter: z.boolean({ error: expected("privilege_filter", unquoteHint) }).optional(),
 });
 
 /** A validated configuration with defaults applied. */
