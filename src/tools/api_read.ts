@@ -29,7 +29,7 @@ const search = defineTool({
   annotations: { ...READ_ONLY, openWorldHint: false },
   input: args({
     query: z.string().max(200).describe("Words, or a path prefix starting with /"),
-    method: oneOf(METHODS, "method").optional(),
+    method: oneOf(METHODS, "method").optional().describe("Only this HTTP method"),
     limit: limit(10, 50),
     cursor: cursor(),
   }),
