@@ -115,10 +115,12 @@ export function authenticate(
     const m = /^PVEAPIToken=([^!\s]+)!([^=\s]+)=(\S+)$/.exec(authz.trim());
     if (!m) return { ok: false, reason: "invalid authorization header" };
     const [, userid, tokenid, secret] = m;
-    const token = state.users.get(userid)?.tokens.get(tokenid);
+    const user = state.users.get(userid);
+    const token = user?.tokens.get(tokenid);
     if (!token || !safeEqual(token.secret, secret)) {
       return { ok: false, reason: "invalid token value!" };
     }
+    if (user?.enable === false) return { ok: false, reason: "user account disabled" };
     return {
       ok: true,
       identity: { userid, tokenid, principal: `${userid}!${tokenid}`, byTicket: false },
@@ -127,7 +129,7 @@ export function authenticate(
   const ticket = ticketFromCookie(headers.get("cookie"));
   if (ticket === null) return { ok: false, reason: "No ticket" };
   const userid = tickets.verifyTicket(ticket);
-  if (userid === null || !state.users.has(userid)) {
+  if (userid === null || !state.users.has(userid) || state.users.get(userid)?.enable === false) {
     return { ok: false, reason: "invalid ticket" };
   }
   return { ok: true, identity: { userid, principal: userid, byTicket: true } };

@@ -124,7 +124,7 @@ async function pipeline(sim: SimulatorCore, request: Request): Promise<Response>
   }
 
   const user = sim.state.users.get(identity.userid);
-  const privs = user ? privilegesOf(user, identity.tokenid) : new Set<string>();
+  const privs = user ? privilegesOf(user, identity.tokenid, sim.state.access) : new Set<string>();
   checkPermissions(schema, key, privs, values);
 
   const ctx: RouteContext = {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { UserState } from "./state.ts";
+import type { AccessState } from "./state_admin.ts";
 
 /** Every privilege of PVE 9. */
 export const ALL_PRIVILEGES: readonly string[] = [
@@ -79,10 +80,34 @@ export interface Identity {
   byTicket: boolean;
 }
 
-/** The privilege set in effect for an identity (token privsep yields none). */
-export function privilegesOf(user: UserState, tokenid?: string): Set<string> {
-  if (tokenid && user.tokens.get(tokenid)?.privsep) return new Set();
-  return user.privileges === "all" ? new Set(ALL_PRIVILEGES) : new Set(user.privileges);
+/**
+ * The privilege set in effect for an identity, granted on `/`: the user's own set plus the roles
+ * ACL entries on `/` give the user or its groups. A token with privilege separation gets only
+ * what ACL entries on `/` give the token itself, and never more than its user.
+ */
+export function privilegesOf(
+  user: UserState,
+  tokenid?: string,
+  access?: AccessState,
+): Set<string> {
+  const own = user.privileges === "all" ? new Set(ALL_PRIVILEGES) : new Set(user.privileges);
+  if (access) {
+    for (const g of access.groups.values()) {
+      if (g.members.has(user.userid)) addRoles(own, access, "group", g.groupid);
+    }
+    addRoles(own, access, "user", user.userid);
+  }
+  if (!tokenid || !user.tokens.get(tokenid)?.privsep) return own;
+  const granted = new Set<string>();
+  if (access) addRoles(granted, access, "token", `${user.userid}!${tokenid}`);
+  return new Set([...granted].filter((p) => own.has(p)));
+}
+
+function addRoles(into: Set<string>, access: AccessState, type: string, ugid: string): void {
+  for (const e of access.acl) {
+    if (e.path !== "/" || e.type !== type || e.ugid !== ugid) continue;
+    for (const p of access.roles.get(e.roleid)?.privs ?? []) into.add(p);
+  }
 }
 
 /** Result of a permission evaluation. */

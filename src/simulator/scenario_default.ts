@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { defaultAdmin } from "./scenario_admin.ts";
 import { formatUpid } from "../proxmox/upid.ts";
 import { type ClusterState, Guest, type GuestConfig, type VolumeState } from "./state.ts";
 import type { TaskSpec } from "./tasks.ts";
@@ -328,6 +329,7 @@ export function buildDefaultScenario(seed: number, now: number): BuiltScenario {
   ].map((n) => [n.name, n]));
 
   const credentials = makeCredentials(seed);
+  const users = makeUsers(credentials);
   const state: ClusterState = {
     clusterName: "sim-cluster",
     seed,
@@ -344,8 +346,9 @@ export function buildDefaultScenario(seed: number, now: number): BuiltScenario {
       ["prod", { poolid: "prod", comment: "Production services", storages: ["nfs-backup"] }],
       ["lab", { poolid: "lab", comment: "Experiments and test machines", storages: [] }],
     ]),
-    users: makeUsers(credentials),
+    users,
     tasks: new Map(),
+    ...defaultAdmin(users),
   };
 
   for (const row of QEMU) {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { minimalAdmin } from "./scenario_admin.ts";
 import { type ClusterState, Guest, type NodeState, type VolumeState } from "./state.ts";
 import { hash32, Rng } from "./rng.ts";
 import {
@@ -99,6 +100,7 @@ export function buildGeneratedScenario(
     ]),
     users: makeUsers(credentials),
     tasks: new Map(),
+    ...minimalAdmin(),
   };
   const nodeNames = [...nodes.keys()];
   const night = lastNight(now);

@@ -14,9 +14,12 @@
  * - `pools`: pool id → {@link PoolState} (guest membership is `Guest.pool`)
  * - `users`: user id → {@link UserState} (password, privileges, API tokens)
  * - `tasks`: UPID → {@link TaskState}, in start order
+ * - `firewall`, `access` (groups, roles, ACLs), `ha`, `agentExec`: see `state_admin.ts`
  *
  * @module
  */
+
+import type { AccessState, AgentExec, FirewallState, HaState } from "./state_admin.ts";
 
 /** Guest kinds the simulator knows. */
 export type GuestType = "qemu" | "lxc";
@@ -51,6 +54,8 @@ export interface NodeState {
   bootedAt: number;
   kernel: string;
   network: NetIface[];
+  /** Staged network configuration (`interfaces.new`), applied by `PUT /nodes/{node}/network`. */
+  networkPending?: NetIface[];
 }
 
 /** One snapshot of a guest. */
@@ -91,6 +96,11 @@ export class Guest implements GuestRecord {
   /** Keys waiting to be deleted at the next restart. */
   pendingDelete: string[] = [];
   snapshots: SnapshotState[] = [];
+  /**
+   * QEMU with a cloud-init drive: the cloud-init values the generated drive holds, kept once
+   * they differ from the config (changed since the last regeneration); undefined when in sync.
+   */
+  cloudinit?: GuestConfig;
   #config?: GuestConfig;
   #build?: () => GuestConfig;
 
@@ -185,8 +195,11 @@ export interface PoolState {
 /** An API token of a user. */
 export interface TokenState {
   secret: string;
-  /** Privilege separation: when true the token has no privileges of its own here. */
+  /** Privilege separation: when true the token holds only what ACLs grant the token itself. */
   privsep: boolean;
+  comment?: string;
+  /** Epoch seconds; 0 or undefined: never. */
+  expire?: number;
 }
 
 /** A user who can log in. */
@@ -196,6 +209,14 @@ export interface UserState {
   /** "all" (root) or the set of privileges granted on `/` (propagating). */
   privileges: "all" | Set<string>;
   tokens: Map<string, TokenState>;
+  /** False for a disabled account (default true). */
+  enable?: boolean;
+  /** Epoch seconds the account expires; 0 or undefined: never. */
+  expire?: number;
+  comment?: string;
+  email?: string;
+  firstname?: string;
+  lastname?: string;
 }
 
 /** Lifecycle state of a simulated task. */
@@ -239,4 +260,9 @@ export interface ClusterState {
   pools: Map<string, PoolState>;
   users: Map<string, UserState>;
   tasks: Map<string, TaskState>;
+  firewall: FirewallState;
+  access: AccessState;
+  ha: HaState;
+  /** Guest-agent commands by `vmid:pid`. */
+  agentExec: Map<string, AgentExec>;
 }

@@ -21,14 +21,14 @@ export function ticketLogin(sim: SimulatorCore, values: Record<string, unknown>)
   if (!username.includes("@") && realm) username = `${username}@${realm}`;
   const password = String(values.password ?? "");
   const user = sim.state.users.get(username);
-  if (!user) throw authFailure();
+  if (!user || user.enable === false) throw authFailure();
   const renewed = password.startsWith("PVE:") && sim.tickets.verifyTicket(password) === username;
   if (!renewed && password !== user.password) throw authFailure();
   return {
     username,
     ticket: sim.tickets.issueTicket(username),
     CSRFPreventionToken: sim.tickets.issueCsrf(username),
-    cap: capabilities(privilegesOf(user)),
+    cap: capabilities(privilegesOf(user, undefined, sim.state.access)),
     clustername: sim.state.clusterName,
   };
 }
@@ -58,7 +58,7 @@ const permissions: RouteHandler = (ctx) => {
     if (!user || (token && !user.tokens.has(token))) {
       throw new ApiError(500, `no such ${token ? "token" : "user"} '${userid}'`);
     }
-    privs = privilegesOf(user, token);
+    privs = privilegesOf(user, token, ctx.sim.state.access);
   }
   const map = privMap(privs);
   if (path !== undefined) return { [path]: map };

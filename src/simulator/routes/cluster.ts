@@ -226,20 +226,6 @@ const nodeStatus: RouteHandler = (ctx) => {
   };
 };
 
-const BRIDGE_TYPES = new Set(["bridge", "OVSBridge"]);
-
-const network: RouteHandler = (ctx) => {
-  const n = node(ctx);
-  const type = optStr(ctx, "type");
-  return n.network
-    .filter((i) => {
-      if (!type || type === "include_sdn") return true;
-      if (type === "any_bridge" || type === "any_local_bridge") return BRIDGE_TYPES.has(i.type);
-      return i.type === type;
-    })
-    .map((i) => ({ ...i }));
-};
-
 /** Read endpoints of the cluster and nodes. */
 export const clusterRoutes: Record<string, RouteHandler> = {
   "GET /version": version,
@@ -249,5 +235,4 @@ export const clusterRoutes: Record<string, RouteHandler> = {
   "GET /cluster/tasks": clusterTasks,
   "GET /nodes": nodesList,
   "GET /nodes/{node}/status": nodeStatus,
-  "GET /nodes/{node}/network": network,
 };

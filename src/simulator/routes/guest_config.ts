@@ -17,6 +17,7 @@ import {
   startTask,
   str,
 } from "./context.ts";
+import { CLOUDINIT_KEY } from "./disk_move.ts";
 import { prepareValue, usedVolnames } from "./disks.ts";
 
 const META = new Set([
@@ -82,6 +83,14 @@ export function planConfigUpdate(ctx: RouteContext, g: Guest): () => void {
     sets.push([key, prepareValue(ctx.sim.state, g, key, rawValue(v), used)]);
   }
   return () => {
+    if (
+      g.type === "qemu" && !g.cloudinit &&
+      [...deletes, ...sets.map(([k]) => k)].some((k) => CLOUDINIT_KEY.test(k))
+    ) {
+      g.cloudinit = Object.fromEntries(
+        Object.entries(g.config).filter(([k]) => CLOUDINIT_KEY.test(k)),
+      );
+    }
     for (const key of reverts) {
       delete g.pending[key];
       g.pendingDelete = g.pendingDelete.filter((k) => k !== key);

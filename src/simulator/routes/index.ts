@@ -5,12 +5,18 @@
  * @module
  */
 import { accessRoutes } from "./access.ts";
+import { accessAdminRoutes } from "./access_admin.ts";
+import { agentExecRoutes } from "./agent_exec.ts";
 import { clusterRoutes } from "./cluster.ts";
 import type { RouteHandler } from "./context.ts";
+import { diskMoveRoutes } from "./disk_move.ts";
+import { firewallRoutes } from "./firewall.ts";
 import { guestConfigRoutes } from "./guest_config.ts";
 import { guestLifecycleRoutes } from "./guest_lifecycle.ts";
 import { guestPowerRoutes } from "./guest_power.ts";
 import { guestReadRoutes } from "./guests.ts";
+import { haRoutes } from "./ha.ts";
+import { networkRoutes } from "./network.ts";
 import { poolRoutes } from "./pools.ts";
 import { snapshotRoutes } from "./snapshots.ts";
 import { storageRoutes } from "./storage.ts";
@@ -28,6 +34,12 @@ export const routes: Readonly<Record<string, RouteHandler>> = {
   ...storageRoutes,
   ...accessRoutes,
   ...poolRoutes,
+  ...accessAdminRoutes,
+  ...firewallRoutes,
+  ...networkRoutes,
+  ...haRoutes,
+  ...diskMoveRoutes,
+  ...agentExecRoutes,
 };
 
 const CREATE_CHECK = [
