@@ -212,6 +212,43 @@ Deno.test("executor  fails closed when a safety stage is missing", async () => {
   assert.equal(s.writes().length, 0);
 });
 
+Deno.test("plan stage  refuses a plan the official API schema rejects; nothing is sent", async () => {
+  const clock = systemClock;
+  await using s = await startMutationStack();
+  const safety = memorySafety(safetySettings(), clock);
+  const { safetyPipeline } = await import("../src/safety/stages.ts");
+  const pipeline = safetyPipeline({ ...safety, readOnly: false });
+  const power = catalogue.find((x) => x.name === "guest_power")!;
+  // The real plan with one parameter pveproxy would reject ("timeout" has a minimum of 0).
+  const tool = {
+    ...power,
+    plan: async (
+      args: Record<string, unknown>,
+      ctx: Parameters<NonNullable<typeof power.plan>>[1],
+    ) => {
+      const change = await power.plan!(args, ctx);
+      return {
+        ...change,
+        requests: change.requests.map((r) => ({ ...r, params: { ...r.params, timeout: -4 } })),
+      };
+    },
+  };
+  const ctx = {
+    api: s.recorder,
+    inventory: new Inventory(s.recorder, clock),
+    signal: new AbortController().signal,
+    logger: silentLogger,
+  };
+  await assert.rejects(
+    pipeline.run({ tool, args: { vmid: 100, action: "shutdown" }, ctx }),
+    /timeout: value must have a minimum value of 0/,
+  );
+  assert.equal(s.writes().length, 0);
+  assert.equal(s.sim.state.guests.get(100)!.status, "running");
+  const last = audited(safety.audit.lines).at(-1);
+  assert.equal(last.decision, "refused");
+});
+
 Deno.test("scope  limits which guests change and which VMIDs new guests get", async (t) => {
   await using s = await startMutationStack({
     config: {
