@@ -152,7 +152,7 @@ export const MUTATIONS: readonly Mutation[] = [
     description: "the audit stage writes no record",
     edits: [{
       file: "src/safety/audit_stage.ts",
-      find: "      await log.append(full);\n",
+      find: "      await log.append(redactStrings(full));\n",
       replace: "",
     }],
     tests: PIPELINE_TESTS,
