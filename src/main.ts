@@ -52,6 +52,14 @@ export async function main(argv: string[]): Promise<number> {
         const { runAudit } = await import("./cli/audit.ts");
         return await runAudit(cli);
       }
+      case "approvals":
+        return await (await import("./cli/approvals.ts")).runApprovals(cli);
+      case "freeze":
+      case "unfreeze":
+        return await (await import("./cli/approvals.ts")).runFreeze(
+          cli,
+          cli.command === "unfreeze",
+        );
       case "doctor": {
         const { runDoctor } = await import("./cli/doctor.ts");
         return await runDoctor(cli, logger);

@@ -6,6 +6,7 @@ import {
   runtimeFlags,
   serverFlags,
 } from "../scripts/permissions.ts";
+import { CLI_ENV_VARS } from "../src/cli/approvals.ts";
 import { CONFIG_ENV_VARS } from "../src/config/mod.ts";
 import { HTTP_ENV_VARS } from "../src/server/http_settings.ts";
 import { Client, StreamableHTTPClientTransport } from "../src/server/sdk_client.ts";
@@ -44,7 +45,7 @@ Deno.test("permission flags  one source of truth", async (t) => {
   await t.step("--allow-env lists exactly the variables the code reads", () => {
     assert.deepEqual(
       [...(set.env as string[])].sort(),
-      [...CONFIG_ENV_VARS, ...HTTP_ENV_VARS, "DEBUG"].sort(),
+      [...CONFIG_ENV_VARS, ...HTTP_ENV_VARS, ...CLI_ENV_VARS, "DEBUG"].sort(),
       "deno.json permissions.server.env must list every variable the code reads",
     );
   });

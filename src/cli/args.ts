@@ -16,6 +16,9 @@ export const COMMANDS = [
   "doctor",
   "healthcheck",
   "audit",
+  "approvals",
+  "freeze",
+  "unfreeze",
 ] as const;
 
 /** A subcommand name. */
@@ -46,6 +49,8 @@ export interface CliArgs {
   shutdownGrace?: string;
   /** Allow `verify_ssl: false` with HTTP on a non-loopback address. */
   allowInsecureTls: boolean;
+  /** (approvals, freeze) The name recorded as who approved, rejected or froze. */
+  by?: string;
 }
 
 /** The text of `--help`. */
@@ -60,6 +65,11 @@ Usage:
   proxmox-mcp doctor [options]         Check the configuration and the connection
   proxmox-mcp healthcheck [--http A]   Probe a running HTTP server's /healthz (exit 0 if healthy)
   proxmox-mcp audit verify <file>      Check an audit log's hash chain; report the first broken line
+  proxmox-mcp approvals [list]         Plans waiting for a person's approval (state folder)
+  proxmox-mcp approvals approve <id>   Approve one (reject <id> [why] rejects it)
+  proxmox-mcp freeze [reason]          Kill switch: every server using the state folder refuses
+                                       every change at once (reads continue)
+  proxmox-mcp unfreeze                 Lift the freeze
 
 Options:
   -c, --config <path>  Config file (default ./config.json, then /etc/proxmox-mcp/config.json);
@@ -80,6 +90,7 @@ Options:
       --allowed-origin <origin>   Accepted Origin header (repeatable; default: loopback)
       --shutdown-grace <seconds>  How long SIGTERM waits for calls in flight (default 10)
       --allow-insecure-tls        Permit verify_ssl: false while serving HTTP off loopback
+      --by <name>          (approvals, freeze) Who is answering; default $USER
   -h, --help           Show this help
   -V, --version        Show the version
 
@@ -135,6 +146,7 @@ export function parseCli(argv: string[]): CliArgs {
         "allowed-origin": { type: "string", multiple: true },
         "shutdown-grace": { type: "string" },
         "allow-insecure-tls": { type: "boolean", default: false },
+        by: { type: "string" },
       },
     });
   } catch (err) {
@@ -169,6 +181,7 @@ export function parseCli(argv: string[]): CliArgs {
     allowedOrigins: parsed.values["allowed-origin"],
     shutdownGrace: parsed.values["shutdown-grace"],
     allowInsecureTls: parsed.values["allow-insecure-tls"],
+    by: parsed.values.by,
   };
 }
 

@@ -3,7 +3,9 @@
  *
  * @module
  */
-import { buildServer, openBackend } from "../server/app.ts";
+import { type Backend, buildServer, openBackend } from "../server/app.ts";
+import { freezeMessage } from "../safety/freeze.ts";
+import { describeApproval } from "../safety/settings.ts";
 import { StdioServerTransport } from "../server/sdk.ts";
 import { ConfigError, loadConfig } from "../config/mod.ts";
 import { allowedInModes } from "../safety/mode.ts";
@@ -37,13 +39,23 @@ export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
   logger.log(
     "info",
     `proxmox-mcp ${VERSION} serving MCP on stdio; backend ${backend.description}; ${
-      backend.readOnly ? "read-only" : "changes allowed"
+      backend.readOnly ? "read-only" : `changes allowed; ${safetyLine(backend)}`
     }`,
   );
   await closed.promise;
   Deno.removeSignalListener("SIGINT", stop);
   if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
   await server.close();
+}
+
+/** How changes are confirmed, where the kill switch is, and whether it is on (startup line). */
+export function safetyLine(backend: Backend): string {
+  const safety = backend.safety;
+  if (!safety) return "";
+  const frozen = safety.freeze.current();
+  return `${describeApproval(safety.settings.approval, safety.approvals.channels())}; kill switch ${
+    safety.freeze.where === "memory" ? "in memory (no state folder)" : safety.freeze.where
+  }${frozen ? ` (FROZEN: ${freezeMessage(frozen, safety.freeze.where)})` : ""}`;
 }
 
 /**

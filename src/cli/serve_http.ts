@@ -9,6 +9,9 @@ import { buildServer, openBackend } from "../server/app.ts";
 import { hostPort, isLoopback, parseListenAddress } from "../server/http_address.ts";
 import { HttpSetupError, startHttpServer } from "../server/http.ts";
 import { resolveHttpSettings } from "../server/http_settings.ts";
+import { approvalsPage } from "../server/approvals_page.ts";
+import { systemClock } from "../util/clock.ts";
+import { safetyLine } from "./commands.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { type CliArgs, listingFlags } from "./args.ts";
@@ -39,7 +42,24 @@ export async function serveHttp(cli: CliArgs, logger: Logger): Promise<void> {
         "ca_file, or pass --allow-insecure-tls to accept the risk",
     );
   }
+  const safety = backend.safety;
+  if (backend.approverToken && backend.approverToken === settings.token) {
+    throw new HttpSetupError(
+      "Refusing to start: approver_token equals the MCP bearer token, so any MCP client could " +
+        "approve its own changes. Give approvers a different credential",
+    );
+  }
+  const approvals = safety && backend.approverToken
+    ? approvalsPage({
+      board: safety.approvals,
+      freeze: safety.freeze,
+      approverToken: backend.approverToken,
+      clock: systemClock,
+      logger,
+    })
+    : undefined;
   const server = await startHttpServer({
+    approvals,
     hostname,
     port,
     bearerToken: settings.token,
@@ -49,6 +69,9 @@ export async function serveHttp(cli: CliArgs, logger: Logger): Promise<void> {
     createServer: (stopCalls) => buildServer(backend, logger, { stopCalls }),
     logger,
   });
+  if (approvals && safety) {
+    safety.approvals.addChannel(server.url.replace(/\/mcp$/, "/approvals"));
+  }
   if (!settings.token) {
     logger.log(
       "warning",
@@ -66,7 +89,9 @@ export async function serveHttp(cli: CliArgs, logger: Logger): Promise<void> {
     "info",
     `proxmox-mcp ${VERSION} serving MCP over Streamable HTTP at ${server.url} (${
       settings.token ? `bearer token from ${settings.tokenSource}` : "no authentication"
-    }); backend ${backend.description}; ${backend.readOnly ? "read-only" : "changes allowed"}`,
+    }); backend ${backend.description}; ${backend.readOnly ? "read-only" : "changes allowed"}${
+      backend.readOnly ? "" : `; ${safetyLine(backend)}`
+    }`,
   );
   const stop = () => {
     logger.log("info", "Signal received: shutting down");

@@ -6,7 +6,11 @@
 import { maskSecretLike } from "../safety/redact.ts";
 
 /** Fields whose values must never appear in messages or logs. */
-export const SECRET_FIELDS: ReadonlySet<string> = new Set(["password", "token_secret"]);
+export const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  "password",
+  "token_secret",
+  "approver_token",
+]);
 
 /**
  * Masks a secret for display: the length only, plus the first three characters for API token

@@ -45,6 +45,11 @@ export const CONFIG_ENV_VARS = [
   "PROXMOX_TOOLSETS",
   "PROXMOX_DISABLE_DESTRUCTIVE",
   "PROXMOX_PRIVILEGE_FILTER",
+  "PROXMOX_APPROVAL",
+  "PROXMOX_APPROVER_TOKEN",
+  "PROXMOX_STATE_DIR",
+  "PROXMOX_UNDO_SNAPSHOTS",
+  "PROXMOX_UNDO_KEEP",
 ] as const;
 
 /** One of {@link CONFIG_ENV_VARS}. */
@@ -87,6 +92,11 @@ export const ENV_FIELDS: Readonly<Record<ConfigEnvVar, { field: ConfigField; kin
   PROXMOX_TOOLSETS: { field: "toolsets", kind: "list" },
   PROXMOX_DISABLE_DESTRUCTIVE: { field: "disable_destructive", kind: "boolean" },
   PROXMOX_PRIVILEGE_FILTER: { field: "privilege_filter", kind: "boolean" },
+  PROXMOX_APPROVAL: { field: "approval", kind: "string" },
+  PROXMOX_APPROVER_TOKEN: { field: "approver_token", kind: "string" },
+  PROXMOX_STATE_DIR: { field: "state_dir", kind: "string" },
+  PROXMOX_UNDO_SNAPSHOTS: { field: "undo_snapshots", kind: "string" },
+  PROXMOX_UNDO_KEEP: { field: "undo_keep", kind: "integer" },
 };
 
 /** Reads one environment variable; returns undefined when unset. */

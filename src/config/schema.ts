@@ -49,6 +49,15 @@ export const ALLOWED = {
     "true or false: allow changes but hide and refuse every destructive tool and api_change call (default false)",
   privilege_filter:
     "true or false: hide tools whose Proxmox privilege the identity lacks (default true)",
+  approval:
+    'how changes are confirmed: "auto", "elicitation", "token" or "human" for every level, or per level as "destructive=human,protected=token" (default "destructive=auto,protected=elicitation")',
+  approver_token:
+    "the password of the /approvals page: at least 16 characters, not the MCP bearer token",
+  state_dir:
+    "a folder only the server's user can use (mode 0700) for the kill switch and terminal approvals (default /var/lib/proxmox-mcp when it exists)",
+  undo_snapshots:
+    'true (every guest), false (never) or "protected" (guests with protected tags; the default)',
+  undo_keep: "an integer 1–100 of undo points kept per guest (default 3)",
 } as const;
 
 /** Every field `config.json` may contain. */
@@ -304,7 +313,37 @@ export const configSchema = z.object({
   disable_destructive: z.boolean({ error: expected("disable_destructive", unquoteHint) })
     .optional(),
   privilege_filter: z.boolean({ error: expected("privilege_filter", unquoteHint) }).optional(),
+  approval: z.string({ error: expected("approval") })
+    .superRefine(checked("approval", approvalProblem)).optional(),
+  approver_token: z.string({ error: expected("approver_token") })
+    .min(16, { error: expected("approver_token") }).optional(),
+  state_dir: z.string({ error: expected("state_dir") })
+    .superRefine(checked("state_dir", nonEmpty)).optional(),
+  undo_snapshots: z.preprocess(
+    (v) => typeof v === "string" && /^(true|false)$/i.test(v.trim()) ? /^true$/i.test(v.trim()) : v,
+    z.union([z.boolean(), z.literal("protected")], { error: expected("undo_snapshots") }),
+  ).optional(),
+  undo_keep: intIn("undo_keep", 1, 100),
 });
+
+const APPROVAL_MODES = ["auto", "elicitation", "token", "human"];
+const APPROVAL_LEVELS = ["destructive", "protected"];
+
+/** Why `value` is not an approval setting; undefined when it is fine. */
+export function approvalProblem(value: string): string | undefined {
+  const v = value.trim();
+  if (APPROVAL_MODES.includes(v)) return undefined;
+  for (const part of v.split(",")) {
+    const [level, mode, ...rest] = part.split("=").map((x) => x.trim());
+    if (!APPROVAL_LEVELS.includes(level) || rest.length) {
+      return `"${part}" is not LEVEL=MODE with LEVEL ${APPROVAL_LEVELS.join(" or ")}`;
+    }
+    if (!APPROVAL_MODES.includes(mode)) {
+      return `mode "${mode ?? ""}" is not one of ${APPROVAL_MODES.join(", ")}`;
+    }
+  }
+  return undefined;
+}
 
 /** A validated configuration with defaults applied. */
 export type Config = z.infer<typeof configSchema>;

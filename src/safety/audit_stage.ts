@@ -39,6 +39,8 @@ export function auditStage(log: AuditLog): Stage {
           event: "execute",
           decision: call.record.decision ?? "allowed",
           confirmed_by: call.record.confirmedBy,
+          approved_by: call.record.approvedBy,
+          approval_channel: call.record.approvalChannel,
         }, "info");
       } catch (err) {
         throw new PolicyRefusal(

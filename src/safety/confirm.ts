@@ -14,6 +14,8 @@ import {
   type MutationOutcome,
   planView,
 } from "./change.ts";
+import type { ApprovalBoard, ApprovalPolicy } from "./approvals.ts";
+import { awaitApproval, effectiveMode } from "./human_approval.ts";
 import { PolicyRefusal, type Stage, type ToolCall } from "./pipeline.ts";
 import type { ConfirmationTokens } from "./tokens.ts";
 
@@ -41,6 +43,8 @@ export interface ConfirmationOptions {
   tokens: ConfirmationTokens;
   /** Ask through elicitation when the client supports it (default true). */
   elicitation?: boolean;
+  /** The approval mode per risk level, and the board people approve on (`human`). */
+  approval?: { policy: ApprovalPolicy; board: ApprovalBoard; now: () => number };
 }
 
 /** Hash of the arguments a token is bound to: everything but the control arguments. */
@@ -70,7 +74,42 @@ export function confirmationStage(opts: ConfirmationOptions): Stage {
       call.passed.add("confirmation");
       return next();
     }
-    if (useElicitation && call.ctx.elicit) {
+    const canElicit = useElicitation && call.ctx.elicit !== undefined;
+    const approval = opts.approval;
+    const mode = approval
+      ? effectiveMode(
+        change.destructive ? approval.policy.destructive : approval.policy.protected,
+        canElicit,
+        approval.board.channels().length > 0,
+      )
+      : canElicit
+      ? "elicitation"
+      : "token";
+    if (mode === "human" && approval) {
+      const fingerprint = planHash(change);
+      const d = await awaitApproval(call, change, reasons, {
+        board: approval.board,
+        ttlMs: opts.tokens.ttlMs,
+        now: approval.now(),
+        fingerprint,
+      });
+      const fresh = await call.tool.plan!(call.args, call.ctx);
+      if (planHash(fresh) !== fingerprint) {
+        throw new PolicyRefusal(
+          `Refused: the cluster changed while ${change.summary} waited for approval, so the ` +
+            "approved plan is not what would be sent now. Nothing was changed. Call again to " +
+            "get the new plan approved",
+          "approval",
+        );
+      }
+      call.record.decision = "confirmed";
+      call.record.confirmedBy = "human";
+      call.record.approvedBy = d.by;
+      call.record.approvalChannel = d.channel;
+      call.passed.add("confirmation");
+      return next();
+    }
+    if (mode === "elicitation") {
       await askHuman(call, change, reasons);
       call.record.decision = "confirmed";
       call.record.confirmedBy = "elicitation";

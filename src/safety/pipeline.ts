@@ -26,8 +26,11 @@ export const CHECKPOINTS: readonly Checkpoint[] = [
 export interface CallRecord {
   /** How the call was let through, when it was. */
   decision?: "allowed" | "confirmed";
-  /** Who confirmed: the human (elicitation) or a repeated call with a token. */
-  confirmedBy?: "elicitation" | "token";
+  /** Who confirmed: the human (elicitation), a repeated call with a token, or an approver. */
+  confirmedBy?: "elicitation" | "token" | "human";
+  /** The person who approved (`human`), and through which channel. */
+  approvedBy?: string;
+  approvalChannel?: string;
   /** UPIDs of the tasks the call started. */
   upids: string[];
   /** True once the first write request was sent. */
@@ -53,6 +56,11 @@ export interface ToolCall extends CallInput {
   beforeSend: (() => void)[];
   /** Run in order after every `beforeSend` gate passed, before the first request (audit). */
   onSend: (() => Promise<void>)[];
+  /**
+   * Last checks, run synchronously in the same step that sends the first request (nothing can
+   * happen in between); any may throw to stop the call. Used by the kill switch.
+   */
+  lastChecks: (() => void)[];
   /** Why this call needs a confirmation besides being destructive (e.g. protected tags). */
   confirmReasons: string[];
   /** Checkpoints passed; the executor refuses to send unless all of them were. */
@@ -105,6 +113,7 @@ export class Pipeline {
       ...input,
       beforeSend: [],
       onSend: [],
+      lastChecks: [],
       confirmReasons: [],
       passed: new Set(),
       record: { upids: [] },

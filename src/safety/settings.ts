@@ -4,6 +4,7 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
+import { type ApprovalMode, type ApprovalPolicy, DEFAULT_APPROVAL } from "./approvals.ts";
 import type { RateLimits } from "./rate_limit.ts";
 import { parseVmidRange, type ScopeRules } from "./scope.ts";
 
@@ -17,6 +18,12 @@ export interface SafetySettings {
   elicitation: boolean;
   /** Longest wait for a Proxmox task. */
   taskTimeoutMs: number;
+  /** How each risk level is confirmed. */
+  approval: ApprovalPolicy;
+  /** The state folder (kill switch, terminal approvals); default: `/var/lib/proxmox-mcp` if it exists. */
+  stateDir?: string;
+  /** Undo points: for every guest, none, or guests with protected tags; and how many to keep. */
+  undo: { snapshots: boolean | "protected"; keep: number };
 }
 
 /** Tags that need a confirmation for every change unless configured otherwise. */
@@ -29,6 +36,8 @@ export const DEFAULT_SAFETY: SafetySettings = {
   confirmTimeoutMs: 300_000,
   elicitation: true,
   taskTimeoutMs: 300_000,
+  approval: DEFAULT_APPROVAL,
+  undo: { snapshots: "protected", keep: 3 },
 };
 
 /** The safety fields of the configuration (all optional). */
@@ -50,6 +59,10 @@ export type SafetyConfig = Partial<
     | "confirm_timeout"
     | "elicitation"
     | "task_timeout"
+    | "approval"
+    | "state_dir"
+    | "undo_snapshots"
+    | "undo_keep"
   >
 >;
 
@@ -81,5 +94,41 @@ export function safetySettings(c: SafetyConfig = {}): SafetySettings {
       : d.confirmTimeoutMs,
     elicitation: c.elicitation ?? d.elicitation,
     taskTimeoutMs: c.task_timeout !== undefined ? c.task_timeout * 1000 : d.taskTimeoutMs,
+    approval: parseApproval(c.approval),
+    stateDir: c.state_dir,
+    undo: {
+      snapshots: c.undo_snapshots ?? d.undo.snapshots,
+      keep: c.undo_keep ?? d.undo.keep,
+    },
   };
+}
+
+/** Reads the (validated) `approval` setting: one mode, or `level=mode` pairs. */
+export function parseApproval(value: string | undefined): ApprovalPolicy {
+  const policy = { ...DEFAULT_APPROVAL };
+  if (value === undefined) return policy;
+  const v = value.trim();
+  if (!v.includes("=")) return { destructive: v as ApprovalMode, protected: v as ApprovalMode };
+  for (const part of v.split(",")) {
+    const [level, mode] = part.split("=").map((x) => x.trim());
+    policy[level as keyof ApprovalPolicy] = mode as ApprovalMode;
+  }
+  return policy;
+}
+
+/** The approval policy in words, for the startup line and the server's instructions. */
+export function describeApproval(policy: ApprovalPolicy, channels: readonly string[]): string {
+  const say = (m: ApprovalMode) =>
+    m === "auto"
+      ? channels.length
+        ? "the user through elicitation when the client can, otherwise a person at " +
+          channels.join(" or ")
+        : "the user through elicitation when the client can, otherwise a one-time confirmation_token"
+      : m === "elicitation"
+      ? "the user through elicitation when the client can, otherwise a one-time confirmation_token"
+      : m === "token"
+      ? "a one-time confirmation_token"
+      : `a person at ${channels.length ? channels.join(" or ") : "(no approval channel yet)"}`;
+  return `destructive changes are confirmed by ${say(policy.destructive)}; ` +
+    `changes to protected guests by ${say(policy.protected)}`;
 }

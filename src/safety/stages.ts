@@ -1,11 +1,13 @@
 /**
  * The safety pipeline in one place: every stage, in order, configured once.
  *
- * audit → mode → plan (preflight) → destructive plans (disable_destructive) → scope → dry run → rate limit → confirmation → executor
+ * audit → mode → freeze → plan (preflight) → destructive plans (disable_destructive) → scope →
+ * dry run → rate limit → confirmation → executor
  *
  * - audit wraps everything after it, so refusals by any later stage are recorded too;
  * - mode refuses (and hides) changing tools on a read-only server, and destructive tools with
  *   `disable_destructive`;
+ * - freeze refuses every change while the kill switch is on (and again right before sending);
  * - plan runs the tool's preflight checks (reads only) and validates the requests it would send
  *   against the official API schema;
  * - destructive plans (of tools judged per call, like `api_change`) are refused with
@@ -14,22 +16,26 @@
  *   confirmation for guests with protected tags;
  * - dry run answers with the plan;
  * - rate limit refuses before anyone is asked to confirm, and takes its slot just before sending;
- * - confirmation asks the human (elicitation) or checks the one-time token;
+ * - confirmation asks the human (elicitation), checks the one-time token, or waits for a
+ *   person's approval on the approval board (`approval: human`);
  * - the executor refuses unless every checkpoint was passed, then sends the planned requests.
  *
  * @module
  */
 import type { Tool } from "../tools/tool.ts";
-import type { Clock } from "../util/clock.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { type ApprovalBoard, LocalApprovals } from "./approvals.ts";
 import { AuditLog } from "./audit.ts";
 import { auditStage } from "./audit_stage.ts";
 import { confirmationStage } from "./confirm.ts";
+import { FileFreeze, freezeStage, type FreezeSwitch, MemoryFreeze } from "./freeze.ts";
 import { allowedInModes, destructivePlanStage, type Modes, modeStage } from "./mode.ts";
 import { Pipeline } from "./pipeline.ts";
 import { dryRunStage, planStage } from "./plan.ts";
 import { RateLimiter, rateLimitStage } from "./rate_limit.ts";
 import { Scope, scopeStage } from "./scope.ts";
 import { type SafetySettings, safetySettings } from "./settings.ts";
+import { findStateDir, type StateDir } from "./state_dir.ts";
 import { ConfirmationTokens } from "./tokens.ts";
 
 /**
@@ -42,6 +48,14 @@ export interface Safety {
   limiter: RateLimiter;
   tokens: ConfirmationTokens;
   audit: AuditLog;
+  /** The kill switch. */
+  freeze: FreezeSwitch;
+  /** Where plans wait for a person's approval. */
+  approvals: ApprovalBoard;
+  /** The state folder, when there is one. */
+  stateDir?: StateDir;
+  /** Releases timers and files; the audit log is closed separately. */
+  close(): void;
 }
 
 /** Creates the safety state; the audit log is kept in memory unless `auditPath` is given. */
@@ -49,9 +63,15 @@ export async function openSafety(
   settings: SafetySettings = safetySettings(),
   opts: { clock: Clock; auditPath?: string },
 ): Promise<Safety> {
+  const stateDir = await findStateDir(settings.stateDir);
+  const approvals = new LocalApprovals({ clock: opts.clock, dir: stateDir });
   return {
     ...memorySafety(settings, opts.clock),
     audit: await AuditLog.open(opts.auditPath, opts.clock),
+    freeze: stateDir ? new FileFreeze(stateDir, opts.clock) : new MemoryFreeze(opts.clock),
+    approvals,
+    stateDir,
+    close: () => approvals.close(),
   };
 }
 
@@ -63,22 +83,35 @@ export function memorySafety(settings: SafetySettings, clock: Clock): Safety {
     limiter: new RateLimiter(settings.limits, clock),
     tokens: new ConfirmationTokens({ clock, ttlMs: settings.confirmTimeoutMs }),
     audit: AuditLog.memory(clock),
+    freeze: new MemoryFreeze(clock),
+    approvals: new LocalApprovals({ clock }),
+    close() {},
   };
 }
 
 /** The pipeline every tool call goes through. */
-export function safetyPipeline(opts: Safety & Modes): Pipeline {
+export function safetyPipeline(opts: Safety & Modes & { clock?: Clock }): Pipeline {
   const disableDestructive = opts.disableDestructive ?? false;
+  const clock = opts.clock ?? systemClock;
   return new Pipeline(
     [
       auditStage(opts.audit),
       modeStage(opts.readOnly, disableDestructive),
+      freezeStage(opts.freeze),
       planStage(),
       destructivePlanStage(disableDestructive),
       scopeStage(opts.scope),
       dryRunStage(),
       rateLimitStage(opts.limiter),
-      confirmationStage({ tokens: opts.tokens, elicitation: opts.settings.elicitation }),
+      confirmationStage({
+        tokens: opts.tokens,
+        elicitation: opts.settings.elicitation,
+        approval: {
+          policy: opts.settings.approval,
+          board: opts.approvals,
+          now: () => clock.now(),
+        },
+      }),
     ],
     (tool: Tool) => allowedInModes(tool, { readOnly: opts.readOnly, disableDestructive }),
   );

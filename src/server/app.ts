@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { loadConfig } from "../config/mod.ts";
+import { ConfigError, configSchema, denoEnv, loadConfig } from "../config/mod.ts";
+import { readEnv } from "../config/env.ts";
 import { toClientOptions } from "../config/mod.ts";
 import { ProxmoxClient } from "../proxmox/client.ts";
 import { chooseTls, type TlsMode } from "../proxmox/tls_mode.ts";
-import { safetySettings } from "../safety/settings.ts";
+import { describeApproval, type SafetyConfig, safetySettings } from "../safety/settings.ts";
 import { memorySafety, openSafety, type Safety, safetyPipeline } from "../safety/stages.ts";
 import { catalogue } from "../tools/catalogue.ts";
 import { Inventory } from "../tools/inventory.ts";
@@ -44,6 +45,8 @@ export interface Backend extends AsyncDisposable {
   safety?: Safety;
   /** Toolsets, `disable_destructive`, privilege filter; the defaults if absent. */
   listing?: ListingSettings;
+  /** The approvers' credential for the `/approvals` page (HTTP only). */
+  approverToken?: string;
 }
 
 /** How to open a backend. */
@@ -72,7 +75,8 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
       logger: opts.logger,
     });
     const { tokenId, tokenSecret } = sim.credentials.admin;
-    const safety = await openSafety(safetySettings(), { clock: opts.clock ?? systemClock });
+    const fromEnv = simulatorSafetyConfig();
+    const safety = await openSafety(safetySettings(fromEnv), { clock: opts.clock ?? systemClock });
     const client = new ProxmoxClient({
       baseUrl: sim.url,
       auth: { type: "token", tokenId, secret: tokenSecret },
@@ -87,9 +91,11 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
       readOnly: opts.readOnly ?? false,
       safety,
       listing,
+      approverToken: fromEnv.approver_token,
       async [Symbol.asyncDispose]() {
         client.close();
         safety.audit.close();
+        safety.close();
         await sim.close();
       },
     };
@@ -127,12 +133,42 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
     defaultNode: loaded.config.node,
     readOnly,
     listing,
+    approverToken: loaded.config.approver_token,
     // deno-lint-ignore require-await
     async [Symbol.asyncDispose]() {
       client.close();
       safety.audit.close();
+      safety.close();
     },
   };
+}
+
+/**
+ * The approval, state-folder and undo settings of the simulator backend, which reads no config
+ * file: from their `PROXMOX_*` variables, validated like the file.
+ */
+function simulatorSafetyConfig(): SafetyConfig & { approver_token?: string } {
+  const env = readEnv(denoEnv);
+  const fields = [
+    "approval",
+    "approver_token",
+    "state_dir",
+    "undo_snapshots",
+    "undo_keep",
+  ] as const;
+  const picked = Object.fromEntries(fields.map((f) => [f, env.values[f]]));
+  const parsed = configSchema.pick(
+    Object.fromEntries(fields.map((f) => [f, true])) as Record<typeof fields[number], true>,
+  ).safeParse(picked);
+  const issues = [...env.issues.filter((i) => fields.some((f) => i.field === env.vars[f]))];
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) {
+      const f = String(i.path[0]) as typeof fields[number];
+      issues.push({ field: env.vars[f] ?? f, message: i.message });
+    }
+  }
+  if (issues.length || !parsed.success) throw new ConfigError(issues, "environment");
+  return parsed.data;
 }
 
 /**
@@ -164,6 +200,7 @@ export function buildServer(
     ...safety,
     readOnly,
     disableDestructive: listing.disableDestructive,
+    clock,
   });
   const tasks: TaskWaitSettings = {
     ...DEFAULT_TASK_WAIT,
@@ -176,6 +213,12 @@ export function buildServer(
     pipeline,
     logger,
     elicitTimeoutMs: safety.settings.confirmTimeoutMs,
+    instructions:
+      `Confirmation here: ${
+        describeApproval(safety.settings.approval, safety.approvals.channels())
+      }. When a call waits for a person's approval, tell the user where to approve; a rejected or ` +
+      "expired request changed nothing. While an operator has frozen changes every change is " +
+      "refused; reads still work.",
     context: (signal, extras) => ({
       api: backend.client,
       inventory,

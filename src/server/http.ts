@@ -45,6 +45,8 @@ export interface HttpServerOptions {
   maxSessions?: number;
   /** Sessions unused this long (ms) are closed; default 30 minutes. */
   sessionIdleMs?: number;
+  /** Serves `/approvals` and below (the approvals page, with its own credential). */
+  approvals?: (req: Request) => Promise<Response>;
   logger: Logger;
 }
 
@@ -240,6 +242,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     if (hostWhy) return jsonRpcError(403, `Forbidden: ${hostWhy}`);
     const originWhy = originProblem(req.headers.get("origin"), allow);
     if (originWhy) return jsonRpcError(403, `Forbidden: ${originWhy}`);
+    if (opts.approvals && /^\/approvals(\/|$)/.test(url.pathname)) return await opts.approvals(req);
     if (url.pathname !== "/mcp") return jsonRpcError(404, "Not found: the MCP endpoint is /mcp");
     return await handleMcp(req);
   };

@@ -48,6 +48,8 @@ export interface ServerOptions {
   logger: Logger;
   /** How long to wait for a user's answer to a confirmation question (default 5 min). */
   elicitTimeoutMs?: number;
+  /** Appended to the server's instructions (e.g. how changes are confirmed here). */
+  instructions?: string;
 }
 
 const INSTRUCTIONS =
@@ -65,7 +67,10 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 export function createMcpServer(opts: ServerOptions): McpServer {
   const server = new McpServer(
     { name: "proxmox-mcp", title: "Proxmox VE", version: VERSION },
-    { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
+    {
+      instructions: opts.instructions ? `${INSTRUCTIONS} ${opts.instructions}` : INSTRUCTIONS,
+      capabilities: { logging: {} },
+    },
   );
   // One server per MCP session (stdio: the process; HTTP: each session): its random identity,
   // plus the authenticated caller when the transport names one, binds confirmation tokens.

@@ -154,7 +154,10 @@ export async function executeChange(
   const wait = call.args.wait !== false;
   let last: TaskOutcome | undefined;
   let startedUpid: string | undefined;
-  call.record.sent = true;
+  if (!change.requests.length) {
+    for (const check of call.lastChecks) check();
+    call.record.sent = true;
+  }
   try {
     for (const [i, r] of change.requests.entries()) {
       const send = r.method === "POST"
@@ -162,6 +165,10 @@ export async function executeChange(
         : r.method === "PUT"
         ? ctx.api.put.bind(ctx.api)
         : ctx.api.delete.bind(ctx.api);
+      if (i === 0) {
+        for (const check of call.lastChecks) check();
+        call.record.sent = true;
+      }
       const data = await send(r.path, r.params, { signal: ctx.signal });
       const upid = typeof data === "string" && UPID_RE.test(data) ? data : undefined;
       if (!upid) continue;

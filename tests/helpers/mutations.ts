@@ -144,6 +144,7 @@ export async function startMutationStack(opts: MutationStackOptions = {}): Promi
       await client.close();
       await server.close();
       safety.audit.close();
+      safety.close();
       real.close();
       await sim.close();
     },

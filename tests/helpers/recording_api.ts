@@ -15,6 +15,8 @@ export interface RecordedRequest {
 /** Passes requests to `inner` and keeps a copy of each. */
 export class RecordingApi implements ProxmoxApi {
   readonly requests: RecordedRequest[] = [];
+  /** Called synchronously with each write request, before it is passed on. */
+  onWrite?: (r: RecordedRequest) => void;
   #inner: ProxmoxApi;
 
   constructor(inner: ProxmoxApi) {
@@ -22,7 +24,9 @@ export class RecordingApi implements ProxmoxApi {
   }
 
   #record(method: RecordedRequest["method"], path: string, params?: ApiParams) {
-    this.requests.push({ method, path, params: { ...params } });
+    const r = { method, path, params: { ...params } };
+    this.requests.push(r);
+    if (method !== "GET") this.onWrite?.(r);
     return method;
   }
 
