@@ -41,8 +41,15 @@ export const MUTATIONS: readonly Mutation[] = [
     description: "the confirmation stage is not part of the pipeline",
     edits: [{
       file: "src/safety/stages.ts",
-      find:
-        "      confirmationStage({ tokens: opts.tokens, elicitation: opts.settings.elicitation }),\n",
+      find: "      confirmationStage({\n" +
+        "        tokens: opts.tokens,\n" +
+        "        elicitation: opts.settings.elicitation,\n" +
+        "        approval: {\n" +
+        "          policy: opts.settings.approval,\n" +
+        "          board: opts.approvals,\n" +
+        "          now: () => clock.now(),\n" +
+        "        },\n" +
+        "      }),\n",
       replace: "",
     }],
     tests: ["tests/safety_pipeline_test.ts", "tests/safety_attempts_test.ts"],
