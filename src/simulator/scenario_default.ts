@@ -10,6 +10,8 @@ import { defaultAdmin } from "./scenario_admin.ts";
 import { formatUpid } from "../proxmox/upid.ts";
 import { type ClusterState, Guest, type GuestConfig, type VolumeState } from "./state.ts";
 import type { TaskSpec } from "./tasks.ts";
+import { emptyOps } from "./ops_state.ts";
+import { buildDefaultOps } from "./scenario_ops.ts";
 import {
   backupStamp,
   GiB,
@@ -349,6 +351,7 @@ export function buildDefaultScenario(seed: number, now: number): BuiltScenario {
     users,
     tasks: new Map(),
     ...defaultAdmin(users),
+    ops: emptyOps(),
   };
 
   for (const row of QEMU) {
@@ -378,6 +381,7 @@ export function buildDefaultScenario(seed: number, now: number): BuiltScenario {
     state.guests.set(row.vmid, g);
   }
 
+  state.ops = buildDefaultOps(state, now);
   addSnapshots(state, now);
   const night = lastNight(now);
   addVolumes(state, now, night);

@@ -6,6 +6,7 @@
  * @module
  */
 import { minimalAdmin } from "./scenario_admin.ts";
+import { emptyOps } from "./ops_state.ts";
 import { type ClusterState, Guest, type NodeState, type VolumeState } from "./state.ts";
 import { hash32, Rng } from "./rng.ts";
 import {
@@ -101,6 +102,7 @@ export function buildGeneratedScenario(
     users: makeUsers(credentials),
     tasks: new Map(),
     ...minimalAdmin(),
+    ops: emptyOps(),
   };
   const nodeNames = [...nodes.keys()];
   const night = lastNight(now);

@@ -15,9 +15,12 @@
  * - `users`: user id → {@link UserState} (password, privileges, API tokens)
  * - `tasks`: UPID → {@link TaskState}, in start order
  * - `firewall`, `access` (groups, roles, ACLs), `ha`, `agentExec`: see `state_admin.ts`
+ * - `ops`: monitoring and node-health data (agents, Ceph, logs, backup jobs, replication, apt,
+ *   disks, services, certificates, SDN, RRD spikes), see `ops_state.ts`
  *
  * @module
  */
+import type { OpsState } from "./ops_state.ts";
 
 import type { AccessState, AgentExec, FirewallState, HaState } from "./state_admin.ts";
 
@@ -265,4 +268,5 @@ export interface ClusterState {
   ha: HaState;
   /** Guest-agent commands by `vmid:pid`. */
   agentExec: Map<string, AgentExec>;
+  ops: OpsState;
 }

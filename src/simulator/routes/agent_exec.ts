@@ -91,6 +91,9 @@ function agentGuest(ctx: RouteContext): Guest {
   if (!/^(1|enabled=1)/.test(g.config.agent ?? "")) {
     throw new ApiError(500, "No QEMU guest agent configured");
   }
+  if (!ctx.sim.state.ops.agents.has(g.vmid)) {
+    throw new ApiError(500, "QEMU guest agent is not running");
+  }
   return g;
 }
 

@@ -7,6 +7,9 @@
 import { accessRoutes } from "./access.ts";
 import { accessAdminRoutes } from "./access_admin.ts";
 import { agentExecRoutes } from "./agent_exec.ts";
+import { agentRoutes } from "./agent.ts";
+import { backupJobRoutes } from "./backup_jobs.ts";
+import { cephRoutes } from "./ceph.ts";
 import { clusterRoutes } from "./cluster.ts";
 import type { RouteHandler } from "./context.ts";
 import { diskMoveRoutes } from "./disk_move.ts";
@@ -17,7 +20,12 @@ import { guestPowerRoutes } from "./guest_power.ts";
 import { guestReadRoutes } from "./guests.ts";
 import { haRoutes } from "./ha.ts";
 import { networkRoutes } from "./network.ts";
+import { logRoutes } from "./logs.ts";
+import { metricsRoutes } from "./metrics.ts";
+import { nodeHealthRoutes } from "./node_health.ts";
 import { poolRoutes } from "./pools.ts";
+import { replicationRoutes } from "./replication.ts";
+import { sdnRoutes } from "./sdn.ts";
 import { snapshotRoutes } from "./snapshots.ts";
 import { storageRoutes } from "./storage.ts";
 import { taskRoutes } from "./tasks.ts";
@@ -40,6 +48,14 @@ export const routes: Readonly<Record<string, RouteHandler>> = {
   ...haRoutes,
   ...diskMoveRoutes,
   ...agentExecRoutes,
+  ...metricsRoutes,
+  ...agentRoutes,
+  ...cephRoutes,
+  ...logRoutes,
+  ...backupJobRoutes,
+  ...replicationRoutes,
+  ...nodeHealthRoutes,
+  ...sdnRoutes,
 };
 
 const CREATE_CHECK = [
