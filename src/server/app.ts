@@ -47,6 +47,8 @@ export interface Backend extends AsyncDisposable {
   listing?: ListingSettings;
   /** The approvers' credential for the `/approvals` page (HTTP only). */
   approverToken?: string;
+  /** Base URL of the cluster's web UI (`https://host:8006`), for links such as console URLs. */
+  webUrl?: string;
 }
 
 /** How to open a backend. */
@@ -87,6 +89,7 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
     return {
       client,
       description: `embedded simulator at ${sim.url}`,
+      webUrl: sim.url,
       tls: "ca",
       readOnly: opts.readOnly ?? false,
       safety,
@@ -131,6 +134,9 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
     description:
       `${loaded.config.host}:${loaded.config.port}${failover} (${loaded.source}; ${tls.description})`,
     defaultNode: loaded.config.node,
+    webUrl: `https://${
+      loaded.config.host.includes(":") ? `[${loaded.config.host}]` : loaded.config.host
+    }:${loaded.config.port}`,
     readOnly,
     listing,
     approverToken: loaded.config.approver_token,
@@ -223,6 +229,7 @@ export function buildServer(
       api: backend.client,
       inventory,
       defaultNode: backend.defaultNode,
+      webUrl: backend.webUrl,
       signal: opts.stopCalls ? AbortSignal.any([signal, opts.stopCalls]) : signal,
       logger: extras.logger,
       progress: extras.progress,

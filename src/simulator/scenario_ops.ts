@@ -347,18 +347,18 @@ function updates(pve: boolean): AptUpdate[] {
       section: "libs",
       priority: "optional",
     },
-    {
-      package: "tzdata",
-      title: "time zone and daylight-saving time data",
-      oldVersion: "2025b-4",
-      version: "2025b-4+deb13u1",
-      origin: "Debian",
-      section: "localization",
-      priority: "required",
-    },
   ];
   if (pve) {
     list.push(
+      {
+        package: "proxmox-backup-client",
+        title: "Proxmox Backup Client tools",
+        oldVersion: "4.0.14-1",
+        version: "4.0.15-1",
+        origin: "Proxmox",
+        section: "admin",
+        priority: "optional",
+      },
       {
         package: "pve-manager",
         title: "Proxmox Virtual Environment Management Tools",

@@ -6,13 +6,22 @@
  */
 import { accessTools } from "./access.ts";
 import { apiReadTools } from "./api_read.ts";
+import { agentTools } from "./agent.ts";
 import { backupTools } from "./backups.ts";
+import { backupJobTools } from "./backup_jobs.ts";
+import { cephTools } from "./ceph.ts";
 import { clusterTools } from "./cluster.ts";
+import { consoleTools } from "./console.ts";
 import { guestChangeTools } from "./guest_change.ts";
 import { guestTools } from "./guests.ts";
+import { metricsTools } from "./metrics.ts";
+import { logTools } from "./logs.ts";
+import { nodeHealthTools } from "./node_health.ts";
 import { nodeTools } from "./nodes.ts";
 import { powerTools } from "./power.ts";
 import { provisionTools } from "./provision.ts";
+import { replicationTools } from "./replication.ts";
+import { sdnTools } from "./sdn.ts";
 import { snapshotTools } from "./snapshots.ts";
 import { storageTools } from "./storage.ts";
 import { storageWriteTools } from "./storage_write.ts";
@@ -24,16 +33,25 @@ import type { Tool } from "./tool.ts";
 export const catalogue: readonly Tool[] = [
   ...clusterTools,
   ...nodeTools,
+  ...nodeHealthTools,
   ...guestTools,
+  ...agentTools,
+  ...consoleTools,
   ...powerTools,
   ...provisionTools,
   ...guestChangeTools,
   ...snapshotTools,
   ...backupTools,
+  ...backupJobTools,
   ...storageTools,
   ...storageWriteTools,
   ...taskTools,
   ...taskStopTools,
   ...accessTools,
   ...apiReadTools,
+  ...metricsTools,
+  ...logTools,
+  ...cephTools,
+  ...replicationTools,
+  ...sdnTools,
 ];

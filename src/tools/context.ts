@@ -31,6 +31,8 @@ export interface ToolContext {
   inventory: Inventory;
   /** The configured default node, if any. */
   defaultNode?: string;
+  /** Base URL of the cluster's web UI (`https://host:8006`), when known. */
+  webUrl?: string;
   /** Aborts when the client cancels the request. */
   signal: AbortSignal;
   logger: Logger;

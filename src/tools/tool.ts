@@ -19,6 +19,13 @@ export const TOOLSETS = [
   "snapshots",
   "backups",
   "api",
+  "metrics",
+  "logs",
+  "ha",
+  "ceph",
+  "firewall",
+  "replication",
+  "sdn",
 ] as const;
 
 /** A toolset name. */
