@@ -66,6 +66,29 @@ function exercises(state: ClusterState): Record<string, Record<string, unknown>[
       { path: `/nodes/${vm.node}/qemu/${vm.vmid}/config` },
       { path: "/cluster/resources", params: { type: "vm" }, fields: ["vmid", "name"] },
     ],
+    guest_metrics: [
+      { vmid: 107, cf: "MAX", points: true },
+      { vmid: 200, timeframe: "hour", series: ["cpu", "netin"], since: "30m" },
+      { timeframe: "day", rank_by: "cpu", top: 3, node: "pve2", type: "qemu" },
+    ],
+    node_metrics: [{}, { node, timeframe: "week", cf: "MAX", points: true }],
+    guest_agent_info: [{ vmid: 100 }, { vmid: 102 }, { vmid: 107 }, { vmid: 201 }, { vmid: 203 }],
+    guest_console_url: [{ vmid: 100 }, { vmid: 200, viewer: "xtermjs" }],
+    ceph_status: [{}, { node }],
+    cluster_log: [{}, { since: "2h", severity: "warning", node, grep: "auth" }],
+    node_log: [{ node }, { node: "pve3", service: "smartd", since: "1d", until: "1m" }, {
+      node,
+      since: "1d",
+      grep: "pvedaemon",
+    }],
+    backup_jobs: [{}],
+    backup_coverage: [{}, { max_age_hours: 12, only_flagged: false, limit: 5 }],
+    replication_status: [{}, { guest: 102 }],
+    node_updates: [{}, { node }],
+    node_disks: [{}, { node: "pve3" }],
+    node_services: [{}, { node }],
+    node_certificates: [{}, { node, warn_days: 365 }],
+    sdn_list: [{}],
   };
 }
 
@@ -81,6 +104,7 @@ Deno.test("every request the tools send is valid against the official API schema
   const server = buildServer({
     client: recorder,
     description: "recording",
+    webUrl: sim.url,
     readOnly: true,
     listing: resolveListing({ toolsets: ["all"], privilege_filter: false }),
     [Symbol.asyncDispose]: () => Promise.resolve(),

@@ -9,7 +9,8 @@
 import { z } from "zod";
 import { ProxmoxApiError } from "../proxmox/errors.ts";
 import { num } from "../proxmox/resources.ts";
-import { args, nodeName } from "./args.ts";
+import { args } from "./args.ts";
+import { node as nodeParam } from "./params.ts";
 import type { ToolContext } from "./context.ts";
 import { bytes, pairs, table } from "./format.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
@@ -150,7 +151,7 @@ const cephStatus = defineTool({
   toolset: "ceph",
   privilege: "Sys.Audit or Datastore.Audit on /",
   annotations: READ_ONLY,
-  input: args({ node: nodeName().optional().describe("Node to ask (default: first online)") }),
+  input: args({ node: nodeParam("Node name to ask; default: the first online node").optional() }),
   output: z.object({
     configured: z.boolean(),
     health: z.string().optional().describe("HEALTH_OK, HEALTH_WARN or HEALTH_ERR"),

@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import { num } from "../proxmox/resources.ts";
-import { args, limit, nodeName, oneOf } from "./args.ts";
+import { args, limit, oneOf } from "./args.ts";
+import { nodeFilter, nodeOrDefault } from "./params.ts";
 import { ToolInputError } from "./context.ts";
 import { table, time } from "./format.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
@@ -59,7 +60,7 @@ const clusterLog = defineTool({
     until: timeArg("Until"),
     severity: oneOf(SEVERITIES, "severity").optional()
       .describe("Minimum severity, e.g. warning includes err"),
-    node: nodeName().optional(),
+    node: nodeFilter(),
     grep: grepArg(),
     limit: limit(50, 500),
   }),
@@ -130,7 +131,7 @@ const nodeLog = defineTool({
   privilege: "Sys.Syslog on /nodes/{node}",
   annotations: READ_ONLY,
   input: args({
-    node: nodeName().optional().describe("Default: configured node"),
+    node: nodeOrDefault(),
     since: timeArg("From"),
     until: timeArg("Until"),
     service: z.string().regex(/^[\w@.-]+$/, {

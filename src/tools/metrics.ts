@@ -7,7 +7,8 @@
 import { z } from "zod";
 import { guestPath } from "../proxmox/guests.ts";
 import type { ClusterResource } from "../proxmox/resources.ts";
-import { args, limit, nodeName, oneOf, vmid } from "./args.ts";
+import { args, limit, oneOf, vmid } from "./args.ts";
+import { node as nodeArg, nodeOfGuest } from "./params.ts";
 import type { ToolContext } from "./context.ts";
 import { bytes, table, time } from "./format.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
@@ -162,7 +163,7 @@ const guestMetrics = defineTool({
   name: "guest_metrics",
   title: "Guest metrics",
   description:
-    "RRD history of a guest per series (cpu %, mem bytes, net/disk bytes/s): min/avg/max/last and peak time. Without vmid: ranks guests, e.g. top 5 by cpu over the day.",
+    "RRD history of a guest per series (cpu %, mem bytes, net/disk bytes/s): min/avg/max/last and peak time. Without vmid: ranks running guests (node, type narrow), e.g. top 5 by cpu over the day.",
   toolset: "metrics",
   privilege: "VM.Audit on /vms/{vmid}",
   annotations: READ_ONLY,
@@ -173,8 +174,8 @@ const guestMetrics = defineTool({
       .describe(`Series: ${GUEST_SERIES.join(",")}`),
     rank_by: oneOf(GUEST_SERIES, "rank_by").default("cpu").describe("Ranking series"),
     top: limit(5, 50).describe("Ranking size (default 5)"),
-    node: nodeName().optional().describe("Only guests on this node"),
-    type: oneOf(["qemu", "lxc"], "type").optional(),
+    node: nodeOfGuest(),
+    type: oneOf(["qemu", "lxc"], "type").optional().describe("Only qemu or lxc guests"),
   }),
   output: z.object({
     timeframe: z.string(),
@@ -291,10 +292,10 @@ const nodeMetrics = defineTool({
   privilege: "Sys.Audit on /nodes/{node}",
   annotations: READ_ONLY,
   input: args({
-    node: nodeName().optional().describe("Node; omit for all online nodes"),
+    node: nodeArg("Node name; omit for every online node").optional(),
     ...common,
     series: z.array(oneOf(NODE_SERIES, "each series")).min(1).optional()
-      .describe(`Series: ${NODE_SERIES.join(",")} (default cpu,loadavg,memused,netin,netout)`),
+      .describe("Series to summarise; default cpu,loadavg,memused,netin,netout"),
   }),
   output: z.object({
     timeframe: z.string(),

@@ -8,13 +8,14 @@
 import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
 import { flag, num } from "../proxmox/resources.ts";
-import { args, nodeName } from "./args.ts";
+import { args } from "./args.ts";
+import { node as nodeParam } from "./params.ts";
 import type { ToolContext } from "./context.ts";
 import { bytes, table, time } from "./format.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 import { nowMs } from "./timespec.ts";
 
-const nodeArg = () => nodeName().optional().describe("Node; omit for every online node");
+const nodeArg = () => nodeParam("Node name; omit for every online node").optional();
 
 /** The nodes a call covers: the one given (checked) or every online node. */
 async function nodesFor(ctx: ToolContext, node: string | undefined): Promise<string[]> {

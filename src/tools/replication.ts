@@ -42,7 +42,7 @@ const replicationStatus = defineTool({
   toolset: "replication",
   privilege: "VM.Audit on /vms/{vmid}",
   annotations: READ_ONLY,
-  input: args({ guest: vmid().optional().describe("Only jobs of this guest") }),
+  input: args({ guest: vmid("guest", "Only jobs of this guest ID").optional() }),
   output: z.object({
     jobs: z.array(z.object({
       id: z.string(),
