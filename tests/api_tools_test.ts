@@ -138,11 +138,11 @@ Deno.test("api_read reads several areas, bounded and paged", async (t) => {
   });
   await t.step("a path the simulator does not serve answers PVE's 501", async () => {
     const writes = s.recorder.requests.length;
-    const r = await s.call("api_read", { path: "/cluster/ha/resources" });
+    const r = await s.call("api_read", { path: "/cluster/acme/plugins" });
     assert.equal(r.isError, true);
     assert.match(
       text(r),
-      /501 on GET \/cluster\/ha\/resources: .*not implemented by the simulator/,
+      /501 on GET \/cluster\/acme\/plugins: .*not implemented by the simulator/,
     );
     assert.equal(s.recorder.requests.length, writes + 1, "the valid request was sent");
   });
