@@ -55,11 +55,20 @@ Deno.test("permission flags  one source of truth", async (t) => {
       "config.json",
       "ca.pem",
       "proxmox-mcp.audit.jsonl",
+      "proxmox-mcp.audit.jsonl.key",
+      "proxmox-mcp.audit.jsonl.head",
+      "proxmox-mcp.audit.jsonl.head.tmp",
       "/etc/proxmox-mcp",
       "/etc/pve/pve-root-ca.pem",
       "/var/lib/proxmox-mcp",
     ]);
-    assert.deepEqual(set.write, ["proxmox-mcp.audit.jsonl", "/var/lib/proxmox-mcp"]);
+    assert.deepEqual(set.write, [
+      "proxmox-mcp.audit.jsonl",
+      "proxmox-mcp.audit.jsonl.key",
+      "proxmox-mcp.audit.jsonl.head",
+      "proxmox-mcp.audit.jsonl.head.tmp",
+      "/var/lib/proxmox-mcp",
+    ]);
     assert.equal(set.net, true);
     assert.equal(set.run ?? false, false);
     assert.equal(set.sys ?? false, false);

@@ -64,7 +64,7 @@ Usage:
   proxmox-mcp demo                     Tour: a real MCP client drives the server on the simulator
   proxmox-mcp doctor [options]         Check the configuration and the connection
   proxmox-mcp healthcheck [--http A]   Probe a running HTTP server's /healthz (exit 0 if healthy)
-  proxmox-mcp audit verify <file>      Check an audit log's hash chain; report the first broken line
+  proxmox-mcp audit verify <file>      Check an audit log (MACs, chain, head); report the first problem
   proxmox-mcp approvals [list]         Plans waiting for a person's approval (state folder)
   proxmox-mcp approvals approve <id>   Approve one (reject <id> [why] rejects it)
   proxmox-mcp freeze [reason]          Kill switch: every server using the state folder refuses

@@ -85,7 +85,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       continue;
     }
     const field = key as ConfigField;
-    merged[field] = (field === "ca_file" || field === "audit_log" || field === "state_dir") &&
+    merged[field] = (field === "ca_file" || field === "audit_log" || field === "state_dir" ||
+        field === "audit_key_file") &&
         typeof value === "string" &&
         value.trim() !== "" && !isAbsolute(value)
       ? resolve(dirname(path), value)

@@ -25,6 +25,7 @@ export const ALLOWED = {
   fingerprint: "a SHA-256 fingerprint: 32 hex byte pairs separated by colons (AA:BB:…)",
   read_only: "true or false",
   audit_log: "a file path for the audit log",
+  audit_key_file: "a file path for the audit log's key (default: the audit log's path + .key)",
   allowed_nodes: 'a list of node names changes are limited to (e.g. ["pve1", "pve2"])',
   denied_nodes: "a list of node names never changed",
   allowed_vmids: 'a list of VMIDs or ranges changes are limited to (e.g. ["100-199", 9000])',
@@ -288,6 +289,8 @@ export const configSchema = z.object({
   read_only: z.boolean({ error: expected("read_only", unquoteHint) }).default(true),
   audit_log: z.string({ error: expected("audit_log") })
     .superRefine(checked("audit_log", nonEmpty)).optional(),
+  audit_key_file: z.string({ error: expected("audit_key_file") })
+    .superRefine(checked("audit_key_file", nonEmpty)).optional(),
   allowed_nodes: nameList("allowed_nodes", NODE),
   denied_nodes: nameList("denied_nodes", NODE),
   allowed_vmids: vmidList("allowed_vmids"),

@@ -1,8 +1,11 @@
 /**
- * The audit stage: the outermost stage for mutating tools. It records every decision the inner
- * stages take (refused, dry run, confirmation requested), writes an "execute" line before the
- * first request is sent (the call is refused if that write fails) and a "result" line after.
- * Each record is also logged (stderr, and MCP logging notifications when the client asked).
+ * The audit stage: the outermost stage for mutating tools. It refuses every change while the
+ * audit log is unusable (failed its check at start), records every decision the inner stages
+ * take (refused, dry run, confirmation requested; a dry run or a confirmation request whose
+ * record cannot be written is refused), writes an "execute" line before the first request is
+ * sent (the call is refused if that write fails) and a "result" line after (if that fails, the
+ * answer says so). Each record is also logged (stderr, and MCP logging notifications when the
+ * client asked).
  *
  * @module
  */
@@ -17,6 +20,12 @@ import { redact, redactStrings } from "./redact.ts";
 export function auditStage(log: AuditLog): Stage {
   return async (call, next) => {
     if (!isMutating(call.tool)) return next();
+    if (log.problem) {
+      throw new PolicyRefusal(
+        `Refused: changes are off because ${log.problem}. Nothing was changed; reads still work`,
+        "audit",
+      );
+    }
     call.passed.add("audit");
     const id = crypto.randomUUID().slice(0, 8);
     const write = async (record: AuditRecord, level: LogLevel) => {
@@ -80,15 +89,31 @@ export function auditStage(log: AuditLog): Stage {
         : status === "confirmation_required"
         ? "confirmation-required"
         : "refused";
-      await write({ event: "decision", decision }, "info").catch((e) => logFailure(call, e));
+      try {
+        await write({ event: "decision", decision }, "info");
+      } catch (err) {
+        logFailure(call, err);
+        if (decision === "refused") return out;
+        throw new PolicyRefusal(
+          `Refused: the audit log could not record this ${decision} (${
+            err instanceof Error ? err.message : String(err)
+          }); nothing was changed`,
+          "audit",
+        );
+      }
       return out;
     }
-    await write({
-      event: "result",
-      decision: call.record.decision ?? "allowed",
-      outcome: status ?? "done",
-      upids: call.record.upids,
-    }, "info").catch((e) => logFailure(call, e));
+    try {
+      await write({
+        event: "result",
+        decision: call.record.decision ?? "allowed",
+        outcome: status ?? "done",
+        upids: call.record.upids,
+      }, "info");
+    } catch (err) {
+      logFailure(call, err);
+      return withAuditWarning(out, err);
+    }
     return out;
   };
 }
@@ -113,6 +138,21 @@ function facts(call: ToolCall): AuditRecord {
 
 function pick(record: AuditRecord, keys: string[]): AuditRecord {
   return Object.fromEntries(keys.filter((k) => record[k] !== undefined).map((k) => [k, record[k]]));
+}
+
+/** `out` with a warning that its result is missing from the audit log. */
+function withAuditWarning(out: ToolOutput<unknown>, err: unknown): ToolOutput<unknown> {
+  const warning = `the audit log could not record the result of this change (${
+    err instanceof Error ? err.message : String(err)
+  }); its execute line is there`;
+  const structured = out.structured as { warnings?: string[] } | undefined;
+  return {
+    ...out,
+    structured: structured && typeof structured === "object"
+      ? { ...structured, warnings: [...(structured.warnings ?? []), warning] }
+      : structured,
+    text: out.text === undefined ? undefined : `${out.text}\nWarning: ${warning}`,
+  };
 }
 
 function logFailure(call: ToolCall, err: unknown): void {

@@ -61,13 +61,13 @@ export interface Safety {
 /** Creates the safety state; the audit log is kept in memory unless `auditPath` is given. */
 export async function openSafety(
   settings: SafetySettings = safetySettings(),
-  opts: { clock: Clock; auditPath?: string },
+  opts: { clock: Clock; auditPath?: string; auditKeyFile?: string },
 ): Promise<Safety> {
   const stateDir = await findStateDir(settings.stateDir);
   const approvals = new LocalApprovals({ clock: opts.clock, dir: stateDir });
   return {
     ...memorySafety(settings, opts.clock),
-    audit: await AuditLog.open(opts.auditPath, opts.clock),
+    audit: await AuditLog.open(opts.auditPath, opts.clock, { keyFile: opts.auditKeyFile }),
     freeze: stateDir ? new FileFreeze(stateDir, opts.clock) : new MemoryFreeze(opts.clock),
     approvals,
     stateDir,

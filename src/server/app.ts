@@ -124,7 +124,11 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
   const safety = await openSafety(safetySettings(loaded.config), {
     clock: opts.clock ?? systemClock,
     auditPath: loaded.config.audit_log,
+    auditKeyFile: loaded.config.audit_key_file,
   });
+  if (safety.audit.problem) {
+    opts.logger.log("error", `Changes are refused: ${safety.audit.problem}`);
+  }
   const fallbacks = loaded.config.fallback_hosts ?? [];
   const failover = fallbacks.length ? `, failing over to ${fallbacks.join(", ")}` : "";
   return {
