@@ -284,7 +284,9 @@ function html(status: number, body: string, headers: Record<string, string> = {}
         `script-src 'nonce-${nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
       "X-Frame-Options": "DENY",
       "X-Content-Type-Options": "nosniff",
-      "Referrer-Policy": "no-referrer",
+      // Not no-referrer: with it browsers send `Origin: null` on form posts, which the Origin
+      // allowlist (rightly) refuses.
+      "Referrer-Policy": "same-origin",
       ...headers,
     },
   });
