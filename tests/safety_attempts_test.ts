@@ -36,7 +36,7 @@ class Attempts {
       r.isError || status === "confirmation_required" || status === "dry_run",
       `${label} was executed: ${text(r)}`,
     );
-    if (expect) assert.match(text(r), expect, label);
+    if (expect) assert.match(text(r), expect, `${label}: ${text(r)}`);
     assert.equal(this.s.writes().length, writes, `${label} sent a write request`);
     assert.equal(stateSnapshot(this.s.sim), before, `${label} changed the cluster`);
     this.counts.set(category, (this.counts.get(category) ?? 0) + 1);
@@ -218,7 +218,7 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
   const outOfScope: Base[] = [
     { tool: "guest_delete", args: { vmid: 211 } },
     { tool: "guest_power", args: { vmid: 211, action: "start" } },
-    { tool: "snapshot", args: { vmid: 211, action: "create", name: "x" } },
+    { tool: "snapshot", args: { vmid: 211, action: "create", name: "snap_x" } },
     { tool: "guest_update", args: { vmid: 211, cores: 2 } },
   ];
   for (const b of outOfScope) {

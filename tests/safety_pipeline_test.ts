@@ -275,8 +275,11 @@ Deno.test("scope  limits which guests change and which VMIDs new guests get", as
       assert.match(text(r), /^Refused: .* is outside this server's scope: /);
       assert.match(text(r), why);
     }
-    const mig = await s.call("guest_migrate", { vmid: 105, target_node: "pve3" });
-    assert.match(text(mig), /node pve3 is in denied_nodes/);
+    const mig = await s.call("guest_migrate", { vmid: 100, target_node: "pve3" });
+    assert.match(
+      text(mig),
+      /^Refused: node pve3 is outside this server's scope: node pve3 is in denied_nodes/,
+    );
     assert.equal(s.writes().length, 0);
   });
   await t.step("new guests get a free VMID inside the allowed ranges", async () => {
@@ -293,7 +296,7 @@ Deno.test("scope  limits which guests change and which VMIDs new guests get", as
     const bad = await s.call("vm_create", { name: "scoped", vmid: 300, dry_run: true });
     assert.match(
       text(bad),
-      /VMID 300 is outside the VMIDs this server may use; the first free allowed VMID is 109/,
+      /^Refused: new qemu 300 on pve\d is outside this server's scope: VMID 300 is not in allowed_vmids/,
     );
     for (const id of [109, 110]) {
       const made = await s.call("vm_create", { name: `fill${id}`, node: "pve1", disk_gib: 1 });

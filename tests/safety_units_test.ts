@@ -13,6 +13,9 @@ import { ManualClock } from "../src/util/clock.ts";
 
 function target(extra: Partial<Target> = {}): Target {
   return {
+    kind: "guest",
+    role: "subject",
+    via: "path vmid",
     node: "pve1",
     vmid: 150,
     type: "qemu",

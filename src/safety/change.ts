@@ -19,9 +19,28 @@ export interface PlannedRequest {
   params: ApiParams;
 }
 
-/** Something a change touches; scope and protection rules are checked against each. */
+/** What kind of thing a target is. */
+export type TargetKind = "node" | "guest" | "pool" | "storage";
+
+/**
+ * How a request involves a target: `subject` (acted on: the path's guest or node), `new` (a
+ * guest the request creates, or overwrites), `destination` (where something goes: a target
+ * node, storage or pool), `source` (whose data is read: the guest a backup or disk belongs to).
+ */
+export type TargetRole = "subject" | "new" | "destination" | "source";
+
+/**
+ * Something a change touches, derived from its requests by the scope stage
+ * (`safety/targets.ts`) and looked up in the cluster; scope and protection rules are checked
+ * against each.
+ */
 export interface Target {
-  node: string;
+  kind: TargetKind;
+  role: TargetRole;
+  /** Where the request names it: `path vmid`, `parameter target`, `parameter archive`, … */
+  via: string;
+  /** The node the target is on (absent for pools, and guests that no longer exist). */
+  node?: string;
   vmid?: number;
   type?: GuestKind;
   name?: string;
@@ -29,10 +48,9 @@ export interface Target {
   pool?: string;
   /** Proxmox's own `protection` flag of the guest. */
   protection: boolean;
-  /** False for a guest this change creates. */
+  /** False for a guest that does not exist (yet). */
   exists: boolean;
   status?: string;
-  /** A storage or volume the change writes, for the record. */
   storage?: string;
   volid?: string;
 }
@@ -40,11 +58,10 @@ export interface Target {
 /** What a change removes, for the `protection` rule. */
 export type Removal = "guest" | "disks";
 
-/** The plan of one mutating call. */
-export interface Change {
+/** The plan of one mutating call, as its tool describes it: the exact requests and their effects. */
+export interface Plan {
   /** One line: what, where. */
   summary: string;
-  targets: Target[];
   requests: PlannedRequest[];
   /** Needs a confirmation (data can be lost, or service interrupted). */
   destructive: boolean;
@@ -62,6 +79,11 @@ export interface Change {
   stopOnCancel?: boolean;
 }
 
+/** A plan with its targets, derived from the requests by the scope stage (empty before). */
+export interface Change extends Plan {
+  targets: Target[];
+}
+
 /** The plan as clients see it (structured output). */
 export interface PlanView {
   summary: string;
@@ -70,7 +92,17 @@ export interface PlanView {
   confirm?: string[];
   loses?: string;
   warnings?: string[];
-  targets: { vmid?: number; node: string; type?: string; name?: string; tags?: string[] }[];
+  targets: {
+    kind: TargetKind;
+    role: TargetRole;
+    vmid?: number;
+    node?: string;
+    type?: string;
+    name?: string;
+    tags?: string[];
+    pool?: string;
+    storage?: string;
+  }[];
   requests: PlannedRequest[];
 }
 
@@ -83,11 +115,15 @@ export function planView(change: Change, confirm: string[] = []): PlanView {
     loses: change.loses,
     warnings: change.warnings.length ? change.warnings : undefined,
     targets: change.targets.map((t) => ({
+      kind: t.kind,
+      role: t.role,
       vmid: t.vmid,
       node: t.node,
       type: t.type,
       name: t.name,
       tags: t.tags.length ? t.tags : undefined,
+      pool: t.pool,
+      storage: t.storage,
     })),
     requests: change.requests.map((r) => ({ ...r, params: redact(definedParams(r.params)) })),
   };
@@ -114,13 +150,24 @@ function renderParams(params: ApiParams): string {
   return parts.length ? ` ${parts.join(" ")}` : "";
 }
 
-/** A short label for a target: `qemu 101 (web-01) on pve1`. */
+/** A short label for a target: `qemu 101 (web-01) on pve1`, `storage local on pve2`, `pool lab`. */
 export function targetLabel(t: Target): string {
-  if (t.vmid === undefined) {
-    return t.storage ? `storage ${t.storage} on ${t.node}` : `node ${t.node}`;
+  const on = t.node ? ` on ${t.node}` : "";
+  switch (t.kind) {
+    case "node":
+      return `node ${t.node}`;
+    case "pool":
+      return `pool ${t.pool}`;
+    case "storage":
+      return `storage ${t.storage}${on}`;
+    case "guest": {
+      const kind = t.type ? `${t.type} ` : "guest ";
+      const what = `${kind}${t.vmid}${t.name ? ` (${t.name})` : ""}${on}`;
+      if (t.role === "new" && !t.exists) return `new ${what}`;
+      if (t.role === "source") return `${what} (${t.via})`;
+      return what;
+    }
   }
-  const kind = t.type ? `${t.type} ` : "guest ";
-  return `${kind}${t.vmid}${t.name ? ` (${t.name})` : ""} on ${t.node}`;
 }
 
 /** What a mutating tool returns (plus tool-specific fields). */

@@ -8,6 +8,23 @@ import { definedParams, describeChange, type MutationOutcome, planView } from ".
 import { confirmReasons } from "./change.ts";
 import { isMutating, PolicyRefusal, type Stage } from "./pipeline.ts";
 
+/** A plan refused because the official API schema rejects one of its requests. */
+export class SchemaRefusal extends PolicyRefusal {
+  /** The request the schema rejected. */
+  readonly request: { method: string; path: string };
+  /** Per-parameter errors, as pveproxy would report them (empty for an unknown path). */
+  readonly errors: Record<string, string>;
+  constructor(method: string, path: string, detail: string, errors: Record<string, string>) {
+    super(
+      `Refused: ${method} ${path} is not a valid Proxmox request: the official API schema rejects it (${detail}). Nothing was sent`,
+      "plan",
+    );
+    this.name = "SchemaRefusal";
+    this.request = { method, path };
+    this.errors = errors;
+  }
+}
+
 /** The schema validator, loaded by the first plan: the 525 KB API schema stays out of startup. */
 let validator: Promise<typeof import("../proxmox/api_schema/validate.ts")> | undefined;
 
@@ -24,11 +41,11 @@ export function planStage(): Stage {
         "plan",
       );
     }
-    const change = await call.tool.plan(call.args, call.ctx);
+    const plan = await call.tool.plan(call.args, call.ctx);
     const { validateRequest } = await (validator ??= import(
       "../proxmox/api_schema/validate.ts"
     ));
-    for (const r of change.requests) {
+    for (const r of plan.requests) {
       const params = definedParams(r.params) as Record<
         string,
         string | number | boolean | string[]
@@ -38,12 +55,10 @@ export function planStage(): Stage {
         const detail = check.errors
           ? Object.entries(check.errors).map(([k, v]) => `${k}: ${v}`).join("; ")
           : check.message;
-        throw new Error(
-          `Refusing to send ${r.method} ${r.path}: the official API schema rejects it (${detail})`,
-        );
+        throw new SchemaRefusal(r.method, r.path, detail, check.errors ?? {});
       }
     }
-    call.change = change;
+    call.change = { ...plan, targets: [] };
     call.passed.add("plan");
     return next();
   };

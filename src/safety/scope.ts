@@ -56,6 +56,28 @@ function showRanges(ranges: readonly VmidRange[]): string {
 
 const lower = (xs: readonly string[] | undefined) => xs?.map((x) => x.toLowerCase());
 
+/**
+ * Node names and pool IDs: Proxmox compares them exactly (they are keys of its cluster
+ * configuration, where `pve1` and `PVE1` would be two different names). An allow list matches
+ * the same way; a deny list also matches a name that differs only in case, so a deny entry in
+ * the wrong case still denies (failing safe instead of open).
+ */
+function denies(list: readonly string[] | undefined, name: string): string | undefined {
+  const n = name.toLowerCase();
+  return list?.find((x) => x.toLowerCase() === n);
+}
+
+function allowListProblem(
+  field: string,
+  what: string,
+  list: readonly string[],
+  name: string,
+): string {
+  const near = list.find((x) => x.toLowerCase() === name.toLowerCase());
+  const hint = near ? `; "${near}" differs only in case, and Proxmox names are case-sensitive` : "";
+  return `${what} ${name} is not in ${field} (${list.join(", ") || "none"})${hint}`;
+}
+
 /** Applies {@link ScopeRules} to targets and changes. */
 export class Scope {
   readonly rules: ScopeRules;
@@ -70,34 +92,59 @@ export class Scope {
     this.#protectedTags = lower(rules.protectedTags) ?? [];
   }
 
+  /** Why changes on node `node` are out of scope, or undefined. */
+  nodeProblem(node: string): string | undefined {
+    const r = this.rules;
+    const denied = denies(r.deniedNodes, node);
+    if (denied) return `node ${node} is in denied_nodes${denied !== node ? ` (as ${denied})` : ""}`;
+    if (r.allowedNodes && !r.allowedNodes.includes(node)) {
+      return allowListProblem("allowed_nodes", "node", r.allowedNodes, node);
+    }
+    return undefined;
+  }
+
+  /** Why pool `pool` (or no pool, for a guest) is out of scope, or undefined. */
+  poolProblem(pool: string | undefined): string | undefined {
+    const r = this.rules;
+    const denied = pool !== undefined ? denies(r.deniedPools, pool) : undefined;
+    if (denied) return `pool ${pool} is in denied_pools${denied !== pool ? ` (as ${denied})` : ""}`;
+    if (r.allowedPools && !(pool !== undefined && r.allowedPools.includes(pool))) {
+      return pool === undefined
+        ? `no pool is not in allowed_pools (${r.allowedPools.join(", ") || "none"})`
+        : allowListProblem("allowed_pools", "pool", r.allowedPools, pool);
+    }
+    return undefined;
+  }
+
+  /** Why a guest with `vmid` is out of scope as far as VMID ranges go, or undefined. */
+  vmidProblem(vmid: number): string | undefined {
+    const r = this.rules;
+    if (r.deniedVmids && inRanges(vmid, r.deniedVmids)) {
+      return `VMID ${vmid} is in denied_vmids (${showRanges(r.deniedVmids)})`;
+    }
+    if (r.allowedVmids && !inRanges(vmid, r.allowedVmids)) {
+      return `VMID ${vmid} is not in allowed_vmids (${showRanges(r.allowedVmids)})`;
+    }
+    return undefined;
+  }
+
   /** Why `target` is out of scope, or undefined when it is in scope. */
   problem(t: Target): string | undefined {
-    const r = this.rules;
-    if (r.deniedNodes?.includes(t.node)) return `node ${t.node} is in denied_nodes`;
-    if (r.allowedNodes && !r.allowedNodes.includes(t.node)) {
-      return `node ${t.node} is not in allowed_nodes (${r.allowedNodes.join(", ") || "none"})`;
+    if (t.node !== undefined) {
+      const why = this.nodeProblem(t.node);
+      if (why) return why;
     }
-    if (t.vmid !== undefined) {
-      if (r.deniedVmids && inRanges(t.vmid, r.deniedVmids)) {
-        return `VMID ${t.vmid} is in denied_vmids (${showRanges(r.deniedVmids)})`;
-      }
-      if (r.allowedVmids && !inRanges(t.vmid, r.allowedVmids)) {
-        return `VMID ${t.vmid} is not in allowed_vmids (${showRanges(r.allowedVmids)})`;
-      }
-      if (t.pool && r.deniedPools?.includes(t.pool)) return `pool ${t.pool} is in denied_pools`;
-      if (r.allowedPools && !(t.pool && r.allowedPools.includes(t.pool))) {
-        return `${t.pool ? `pool ${t.pool}` : "no pool"} is not in allowed_pools (${
-          r.allowedPools.join(", ") || "none"
-        })`;
-      }
-      const tags = t.tags.map((x) => x.toLowerCase());
-      const denied = tags.find((x) => this.#deniedTags?.includes(x));
-      if (denied) return `tag ${denied} is in denied_tags`;
-      if (this.#allowedTags && !tags.some((x) => this.#allowedTags!.includes(x))) {
-        return `its tags (${t.tags.join(", ") || "none"}) include none of allowed_tags (${
-          this.#allowedTags.join(", ") || "none"
-        })`;
-      }
+    if (t.kind === "pool") return this.poolProblem(t.pool);
+    if (t.kind !== "guest" || t.vmid === undefined) return undefined;
+    const why = this.vmidProblem(t.vmid) ?? this.poolProblem(t.pool);
+    if (why) return why;
+    const tags = t.tags.map((x) => x.toLowerCase());
+    const denied = tags.find((x) => this.#deniedTags?.includes(x));
+    if (denied) return `tag ${denied} is in denied_tags`;
+    if (this.#allowedTags && !tags.some((x) => this.#allowedTags!.includes(x))) {
+      return `its tags (${t.tags.join(", ") || "none"}) include none of allowed_tags (${
+        this.#allowedTags.join(", ") || "none"
+      })`;
     }
     return undefined;
   }
@@ -116,21 +163,27 @@ export class Scope {
 
   /** Whether a guest with `vmid` may be created or changed as far as VMID ranges go. */
   vmidAllowed(vmid: number): boolean {
-    const r = this.rules;
-    if (r.deniedVmids && inRanges(vmid, r.deniedVmids)) return false;
-    return !r.allowedVmids || inRanges(vmid, r.allowedVmids);
+    return this.vmidProblem(vmid) === undefined;
   }
 
-  /** The lowest VMID at or above `from` that is allowed and not in `used`. */
+  /** Whether changes on node `node` are in scope (for picking a node; the scope stage decides). */
+  nodeAllowed(node: string): boolean {
+    return this.nodeProblem(node) === undefined;
+  }
+
+  /**
+   * The lowest VMID at or above `from` (default 100) that is not in `used` and that the VMID
+   * ranges allow: the one VMID picker for new guests and `next_vmid`.
+   */
   firstFreeVmid(used: ReadonlySet<number>, from = MIN_VMID): number | undefined {
     const starts = this.rules.allowedVmids
       ? [...this.rules.allowedVmids].sort((a, b) => a.from - b.from)
       : [{ from: MIN_VMID, to: MAX_VMID }];
     for (const range of starts) {
-      for (let v = Math.max(range.from, from); v <= range.to; v++) {
+      for (let v = Math.max(range.from, from, MIN_VMID); v <= range.to; v++) {
         if (used.has(v)) continue;
-        if (this.rules.deniedVmids && inRanges(v, this.rules.deniedVmids)) {
-          const deny = this.rules.deniedVmids.find((d) => v >= d.from && v <= d.to)!;
+        const deny = this.rules.deniedVmids?.find((d) => v >= d.from && v <= d.to);
+        if (deny) {
           v = deny.to;
           continue;
         }
@@ -146,18 +199,18 @@ export class Scope {
   }
 
   /**
-   * Checks a whole plan: every target in scope; nothing removed from a guest with the
-   * `protection` flag. Returns the reasons a confirmation is needed beyond the change itself
+   * Checks a whole plan: every target in scope; no guest with the `protection` flag deleted,
+   * overwritten or stripped of disks. `removes` is what the plan removes (the tool's word, or
+   * what its requests do). Returns the reasons a confirmation is needed beyond the change itself
    * (protected tags).
    */
-  checkChange(change: Change): string[] {
+  checkChange(change: Change, removes: Change["removes"] = change.removes): string[] {
     const reasons: string[] = [];
     for (const t of change.targets) {
       this.check(t);
-      if (change.removes && t.protection && t.exists) {
-        const what = change.removes === "guest"
-          ? "be deleted or overwritten"
-          : "have disks removed";
+      const removed = t.kind === "guest" && (t.role === "subject" || t.role === "new");
+      if (removes && removed && t.protection && t.exists) {
+        const what = removes === "guest" ? "be deleted or overwritten" : "have disks removed";
         throw new PolicyRefusal(
           `Refused: ${targetLabel(t)} has Proxmox's protection flag set, so it can't ${what}. ` +
             "Someone with access to Proxmox must turn protection off first if this is intended",
@@ -174,13 +227,26 @@ export class Scope {
 }
 
 /**
- * The scope stage: refuses out-of-scope targets and removals from protected guests, and marks
- * changes to guests with protected tags as needing a confirmation. Runs after the plan stage.
+ * The scope stage: derives the targets of the plan from its exact requests
+ * (`safety/targets.ts`), looks each up in the cluster, refuses out-of-scope targets and removals
+ * from protected guests, and marks changes to guests with protected tags as needing a
+ * confirmation. Runs after the plan stage; `change.targets` is set here.
  */
 export function scopeStage(scope: Scope): Stage {
-  return (call, next) => {
-    if (call.change) {
-      const reasons = scope.checkChange(call.change);
+  return async (call, next) => {
+    const change = call.change;
+    if (change) {
+      const { targetsOf, resolveTargets, removesGuest, TargetDerivationError } = await import(
+        "./targets.ts"
+      );
+      try {
+        change.targets = await resolveTargets(targetsOf(change.requests), call.ctx);
+      } catch (err) {
+        if (!(err instanceof TargetDerivationError)) throw err;
+        throw new PolicyRefusal(`Refused: ${err.message}; nothing was sent`, "scope");
+      }
+      const removes = change.removes ?? (removesGuest(change.requests) ? "guest" : undefined);
+      const reasons = scope.checkChange(change, removes);
       call.confirmReasons.push(...reasons);
       call.passed.add("scope");
     }

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
 import { GuestNotFoundError } from "../proxmox/guests.ts";
-import type { Change, GuestKind, Target } from "../safety/change.ts";
+import type { GuestKind, Plan } from "../safety/change.ts";
 import { args, oneOf, vmid } from "./args.ts";
 import { ToolInputError } from "./context.ts";
 import { bytes, table, time } from "./format.ts";
@@ -46,7 +46,6 @@ async function guestOrNone(facts: Facts, id: number): Promise<GuestFacts | undef
   try {
     return await facts.guest(id);
   } catch (e) {
-    if (e instanceof ToolInputError && /no such VMID/.test(e.message)) return undefined;
     if (e instanceof GuestNotFoundError) return undefined;
     throw e;
   }
@@ -54,20 +53,18 @@ async function guestOrNone(facts: Facts, id: number): Promise<GuestFacts | undef
 
 /**
  * The node to reach a backup volume through: the online node with the most free memory that
- * sees it (any node for shared storage). Falls back to the best node, whose preflight then names
- * the backups it does see.
+ * sees it (any node for shared storage), preferring nodes the scope allows (the scope stage
+ * still checks the node the request goes to). Falls back to the best node, whose preflight then
+ * names the backups it does see.
  */
 async function nodeSeeing(facts: Facts, archive: string): Promise<string> {
   const { storage } = splitVolid(archive, "archive");
-  const scope = facts.ctx.scope;
-  const online = (await facts.nodes()).filter((n) =>
-    n.status === "online" &&
-    !scope?.problem({ node: n.node, tags: [], protection: false, exists: false })
-  );
+  const inScope = (node: string) => facts.ctx.scope?.nodeAllowed(node) ?? true;
+  const online = (await facts.nodes()).filter((n) => n.status === "online");
   const caps = await Promise.all(
     online.map(async (n) => ({ node: n.node, free: (await facts.nodeCapacity(n.node)).free })),
   );
-  caps.sort((x, y) => y.free - x.free);
+  caps.sort((x, y) => Number(inScope(y.node)) - Number(inScope(x.node)) || y.free - x.free);
   for (const c of caps) {
     const hasStorage = (await facts.storages(c.node)).some((st) => st.storage === storage);
     if (!hasStorage) continue;
@@ -95,7 +92,7 @@ const backupRun = defineMutation({
     protected: z.boolean().optional().describe("Protect the backup from deletion and pruning"),
   },
   result: { vmid: z.number(), node: z.string(), storage: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const g = await facts.guest(a.vmid);
     if (g.lock) throw new ToolInputError(`Guest ${g.vmid} is locked (${g.lock})`);
@@ -116,7 +113,6 @@ const backupRun = defineMutation({
       summary: `back up ${g.type} ${g.vmid}${
         g.name ? ` (${g.name})` : ""
       } on ${g.node} to ${a.storage} (${a.mode}, ${a.compress})`,
-      targets: [{ ...g.target, storage: a.storage }],
       requests: [{
         method: "POST",
         path: apiPath`/nodes/${g.node}/vzdump`,
@@ -242,7 +238,7 @@ const backupRestore = defineMutation({
     pool: poolId().optional().describe("Add to this pool"),
   },
   result: { vmid: z.number(), node: z.string(), overwritten: z.boolean() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const type = archiveType(a.archive);
     if (!type) {
@@ -322,9 +318,6 @@ const backupRestore = defineMutation({
         start: a.start,
         pool: a.pool,
       };
-    const target: Target = existing
-      ? existing.target
-      : { node, vmid: id, type, tags: [], protection: false, exists: false, pool: a.pool };
     const when = time(vol.ctime);
     return {
       summary: `restore ${type} backup ${a.archive.split("/").pop()} (${when}) ${
@@ -332,7 +325,6 @@ const backupRestore = defineMutation({
           ? `over existing ${existing.vmid}${existing.name ? ` (${existing.name})` : ""}`
           : `as new ${id}`
       } on ${node}${a.storage ? ` to ${a.storage}` : ""}`,
-      targets: [target],
       requests: [{ method: "POST", path: apiPath`/nodes/${node}/${type}`, params }],
       destructive: existing !== undefined,
       loses: existing
@@ -357,7 +349,7 @@ const backupDelete = defineMutation({
   destructive: true,
   input: { archive: backupVolid(), node: optNode() },
   result: { volid: z.string(), node: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const node = a.node ?? await nodeSeeing(facts, a.archive);
     const { storage } = splitVolid(a.archive, "archive");
@@ -367,22 +359,10 @@ const backupDelete = defineMutation({
         `Backup ${a.archive} is protected: it can't be deleted until its protection is removed in Proxmox`,
       );
     }
-    const owner = vol.vmid !== undefined ? await guestOrNone(facts, vol.vmid) : undefined;
-    const target: Target = owner ? { ...owner.target, storage, volid: a.archive } : {
-      node,
-      vmid: vol.vmid,
-      tags: [],
-      protection: false,
-      exists: false,
-      storage,
-      volid: a.archive,
-    };
-    if (!owner && vol.vmid !== undefined) ctx.scope?.check(target);
     return {
       summary: `delete backup ${a.archive} (${time(vol.ctime)}, ${bytes(vol.size)})${
         vol.vmid !== undefined ? ` of guest ${vol.vmid}` : ""
       }`,
-      targets: [target],
       requests: [{
         method: "DELETE",
         path: apiPath`/nodes/${node}/storage/${storage}/content/${a.archive}`,

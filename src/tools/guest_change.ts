@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Change, Target } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { ToolInputError } from "./context.ts";
 import { defineMutation } from "./mutation.ts";
 import {
@@ -82,7 +82,7 @@ const guestUpdate = defineMutation({
       .max(20).optional().describe('Config keys to remove, e.g. ["net1"]'),
   },
   result: { vmid: z.number(), node: z.string(), pending: z.boolean() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const g = await facts.guest(a.vmid, a.node);
     if (g.template && (a.memory_mib || a.cores || a.sockets || a.net)) {
@@ -166,7 +166,7 @@ const guestUpdate = defineMutation({
       params[key] = value;
       changes.push(`${key} → ${value}`);
     }
-    let removes: Change["removes"];
+    let removes: Plan["removes"];
     const lost: string[] = [];
     if (a.delete?.length) {
       const disks = new Set(diskKeys(g.type, g.config));
@@ -214,7 +214,6 @@ const guestUpdate = defineMutation({
     params.digest = g.config.digest;
     return {
       summary: `update ${label(g)} on ${g.node}: ${changes.join("; ")}`,
-      targets: [g.target],
       requests: [{ method: "PUT", path: `${g.path}/config`, params }],
       destructive: removes !== undefined,
       loses: lost.length ? lost.join("; ") : undefined,
@@ -252,7 +251,7 @@ const diskResize = defineMutation({
     size_gib: z.number().positive().max(131_072).describe("New total size in GiB"),
   },
   result: { vmid: z.number(), disk: z.string(), size_gib: z.number() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const g = await facts.guest(a.vmid, a.node);
     const disks = diskKeys(g.type, g.config);
@@ -284,7 +283,6 @@ const diskResize = defineMutation({
       : `${Math.round(a.size_gib * 1024)}M`;
     return {
       summary: `grow ${a.disk} of ${label(g)} from ${gib(current)} to ${gib(wanted)} on ${storage}`,
-      targets: [g.target],
       requests: [{
         method: "PUT",
         path: `${g.path}/resize`,
@@ -314,11 +312,9 @@ const guestMigrate = defineMutation({
     ),
   },
   result: { vmid: z.number(), node: z.string(), from: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const g = await facts.guest(a.vmid);
-    const destination: Target = { ...g.target, node: a.target_node };
-    ctx.scope?.check(destination);
     if (a.target_node === g.node) {
       throw new ToolInputError(`Guest ${g.vmid} is already on ${a.target_node}`);
     }
@@ -390,7 +386,6 @@ const guestMigrate = defineMutation({
       summary: `migrate ${label(g)} from ${g.node} to ${a.target_node}${
         g.running ? (g.type === "qemu" ? " (online)" : " (restart mode)") : ""
       }`,
-      targets: [g.target, destination],
       requests: [{ method: "POST", path: `${g.path}/migrate`, params }],
       destructive: true,
       loses,
@@ -417,7 +412,7 @@ const guestDelete = defineMutation({
       .describe("Also destroy disks with this VMID not in the config"),
   },
   result: { vmid: z.number(), node: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const g = await facts.guest(a.vmid);
     if (g.running || g.status === "paused") {
@@ -471,7 +466,6 @@ const guestDelete = defineMutation({
     ].filter(Boolean);
     return {
       summary: `delete ${label(g)} on ${g.node}${a.purge ? " (purge)" : ""}`,
-      targets: [g.target],
       requests: [{
         method: "DELETE",
         path: g.path,

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { ProxmoxError } from "../proxmox/errors.ts";
-import { type Change, type MutationOutcome } from "../safety/change.ts";
+import { type Change, type MutationOutcome, type Plan } from "../safety/change.ts";
 import { redactText } from "../safety/redact.ts";
 import { CHECKPOINTS, PolicyRefusal, type ToolCall } from "../safety/pipeline.ts";
 import { args } from "./args.ts";
@@ -50,7 +50,7 @@ export interface MutationDefinition<S extends z.ZodRawShape, R extends z.ZodRawS
   /** Whether repeating the call changes nothing more (MCP `idempotentHint`). */
   idempotent?: boolean;
   /** Preflight checks and the plan; reads only. */
-  plan(a: z.infer<z.ZodObject<S>> & ControlArgs, ctx: ToolContext): Promise<Change>;
+  plan(a: z.infer<z.ZodObject<S>> & ControlArgs, ctx: ToolContext): Promise<Plan>;
   /** Extra result fields once the requests were sent and the tasks ended. */
   after?(
     a: z.infer<z.ZodObject<S>> & ControlArgs,
@@ -98,7 +98,7 @@ export function defineMutation<S extends z.ZodRawShape, R extends z.ZodRawShape>
  * `change` with URL secrets hidden in the words shown to people (summary, losses, warnings);
  * the requests keep the real values, which only Proxmox receives.
  */
-function withoutSecrets(change: Change): Change {
+function withoutSecrets(change: Plan): Plan {
   return {
     ...change,
     summary: redactText(change.summary),

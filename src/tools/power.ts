@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Change } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { oneOf } from "./args.ts";
 import { guestId, optNode } from "./mutation_args.ts";
 import { type ToolContext, ToolInputError } from "./context.ts";
@@ -49,7 +49,7 @@ const guestPower = defineMutation({
     force_stop: z.boolean().optional().describe("shutdown: stop hard after timeout_s"),
   },
   result: { vmid: z.number(), node: z.string(), action: z.string(), state: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const g = await facts.guest(a.vmid, a.node);
     const kind = g.type === "qemu" ? "VM" : "container";
@@ -96,7 +96,6 @@ const guestPower = defineMutation({
       : {};
     return {
       summary: `${a.action} ${g.type} ${g.vmid}${g.name ? ` (${g.name})` : ""} on ${g.node}`,
-      targets: [g.target],
       requests: [{ method: "POST", path: `${g.path}/status/${a.action}`, params }],
       destructive: hard,
       loses: hard

@@ -1,7 +1,9 @@
 /**
  * Preflight checks for mutating tools, run before anything is sent: guests and their facts,
  * free VMIDs, node capacity, storage, bridges, volumes. Every failure is a `ToolInputError`
- * that says what is wrong and what would be valid. Reads are cached for one plan.
+ * (or a typed Proxmox error such as `GuestNotFoundError`) that says what is wrong and what
+ * would be valid. Reads are cached for one plan. Scope is not decided here: the scope stage
+ * checks every target of the requests a plan sends.
  *
  * @module
  */
@@ -16,7 +18,8 @@ import {
   parseResources,
   splitTags,
 } from "../proxmox/resources.ts";
-import type { GuestKind, Target } from "../safety/change.ts";
+import type { GuestKind } from "../safety/change.ts";
+import { Scope } from "../safety/scope.ts";
 import { type ToolContext, ToolInputError } from "./context.ts";
 
 /** Everything a plan needs to know about one existing guest. */
@@ -34,8 +37,6 @@ export interface GuestFacts {
   lock?: string;
   /** The current configuration, values as strings. */
   config: Record<string, string>;
-  /** The target record for scope checks and the audit. */
-  target: Target;
   /** `/nodes/{node}/{type}/{vmid}`. */
   path: string;
 }
@@ -125,7 +126,7 @@ export class Facts {
     return this.#get("nodes", async () => z.array(NodeEntry).parse(await this.#read("/nodes")));
   }
 
-  /** An existing guest with its config; checked against the scope as soon as it is known. */
+  /** An existing guest with its config; `GuestNotFoundError` when no guest has `vmid`. */
   guest(vmid: number, node?: string): Promise<GuestFacts> {
     return this.#get(`guest:${vmid}`, () => this.#loadGuest(vmid, node));
   }
@@ -137,7 +138,7 @@ export class Facts {
       const near = [...await this.usedVmids()].sort((a, b) =>
         Math.abs(a - vmid) - Math.abs(b - vmid)
       ).slice(0, 3).sort((a, b) => a - b);
-      throw new ToolInputError(new GuestNotFoundError(vmid, { nearby: near }).message);
+      throw new GuestNotFoundError(vmid, { nearby: near });
     }
     if (node && node !== r.node) {
       throw new ToolInputError(`Guest ${vmid} is on node ${r.node}, not ${node}`);
@@ -153,18 +154,6 @@ export class Facts {
     const tags = splitTags(config.tags ?? r.tags);
     const name = (type === "qemu" ? config.name : config.hostname) ?? r.name;
     const status = r.status ?? "unknown";
-    const target: Target = {
-      node: r.node,
-      vmid,
-      type,
-      name,
-      tags,
-      pool: r.pool,
-      protection: config.protection === "1",
-      exists: true,
-      status,
-    };
-    this.ctx.scope?.check(target);
     return {
       vmid,
       node: r.node,
@@ -175,10 +164,9 @@ export class Facts {
       template: config.template === "1" || r.template === true,
       tags,
       pool: r.pool,
-      protection: target.protection,
+      protection: config.protection === "1",
       lock: config.lock ?? r.lock,
       config,
-      target,
       path,
     };
   }
@@ -254,43 +242,32 @@ export class Facts {
   }
 }
 
-/** A free VMID: `requested` if free and allowed, else the first free one in scope. */
+/**
+ * A free VMID: `requested` if free, else the first free one the VMID ranges allow. Whether a
+ * requested VMID is in scope is the scope stage's decision, not this one's.
+ */
 export async function chooseVmid(facts: Facts, requested?: number): Promise<number> {
   const used = await facts.usedVmids();
-  const scope = facts.ctx.scope;
+  const scope = facts.ctx.scope ?? new Scope();
   if (requested !== undefined) {
     if (used.has(requested)) {
       const g = (await facts.guests()).find((r) =>
         (r.vmid ?? Number(r.id.split("/")[1])) === requested
       );
-      const next = scope?.firstFreeVmid(used, requested) ?? firstFree(used, requested);
+      const next = scope.firstFreeVmid(used, requested) ?? scope.firstFreeVmid(used);
       throw new ToolInputError(
         `VMID ${requested} is taken by ${g?.type ?? "a guest"} ${requested}${
           g?.name ? ` (${g.name})` : ""
         }${g?.node ? ` on ${g.node}` : ""}; the next free VMID is ${next ?? "none in scope"}`,
       );
     }
-    if (scope && !scope.vmidAllowed(requested)) {
-      const next = scope.firstFreeVmid(used);
-      throw new ToolInputError(
-        `VMID ${requested} is outside the VMIDs this server may use; the first free allowed VMID is ${
-          next ?? "none"
-        }`,
-      );
-    }
     return requested;
   }
-  const next = scope ? scope.firstFreeVmid(used) : firstFree(used, 100);
+  const next = scope.firstFreeVmid(used);
   if (next === undefined) {
     throw new ToolInputError("No free VMID is left in the VMID ranges this server may use");
   }
   return next;
-}
-
-function firstFree(used: ReadonlySet<number>, from: number): number {
-  let v = Math.max(100, from);
-  while (used.has(v)) v++;
-  return v;
 }
 
 /** Checks that `node` is online and has `memoryBytes` free and `cores` CPUs. */

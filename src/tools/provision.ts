@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
-import type { Change, Target } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { oneOf } from "./args.ts";
 import {
   bridgeName,
@@ -39,7 +39,11 @@ import { node, vmid } from "./params.ts";
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 
-/** Picks the node for a new guest: the one given (checked), else the default, else the best. */
+/**
+ * Picks the node for a new guest: the one given (capacity checked), else the default, else the
+ * online node with the most free memory among those the scope allows (the scope stage still
+ * checks the node the request goes to).
+ */
 export async function pickNode(
   facts: Facts,
   given: string | undefined,
@@ -48,14 +52,11 @@ export async function pickNode(
 ): Promise<{ node: string; warning?: string }> {
   const name = given ?? facts.ctx.defaultNode;
   if (name) {
-    facts.ctx.scope?.check({ node: name, tags: [], protection: false, exists: false });
     await requireCapacity(facts, name, memoryBytes, cores);
     return { node: name };
   }
   const nodes = (await facts.nodes()).filter((n) =>
-    n.status === "online" &&
-    (!facts.ctx.scope?.rules.allowedNodes || facts.ctx.scope.rules.allowedNodes.includes(n.node)) &&
-    !facts.ctx.scope?.rules.deniedNodes?.includes(n.node)
+    n.status === "online" && (facts.ctx.scope?.nodeAllowed(n.node) ?? true)
   );
   const caps = await Promise.all(
     nodes.map(async (n) => ({ node: n.node, ...(await facts.nodeCapacity(n.node)) })),
@@ -103,17 +104,6 @@ async function requirePool(facts: Facts, pool: string | undefined): Promise<void
       `Pool ${pool} does not exist: pools are ${pools.map((p) => p.poolid).join(", ") || "none"}`,
     );
   }
-}
-
-function newTarget(
-  node: string,
-  id: number,
-  type: "qemu" | "lxc",
-  name: string | undefined,
-  tags: string[] | undefined,
-  pool: string | undefined,
-): Target {
-  return { node, vmid: id, type, name, tags: tags ?? [], pool, protection: false, exists: false };
 }
 
 /** Descriptions the creating tools share. */
@@ -192,7 +182,7 @@ type VmArgs = {
   description?: string;
 };
 
-async function planVmCreate(a: VmArgs, facts: Facts): Promise<Change> {
+async function planVmCreate(a: VmArgs, facts: Facts): Promise<Plan> {
   const cloudInit = a.user ?? a.password ?? a.ssh_public_keys ?? a.ip;
   if (a.gw && !a.ip) throw new ToolInputError("gw needs ip (a static address with prefix)");
   if (a.gw && a.ip === "dhcp") throw new ToolInputError("gw is only for a static ip, not dhcp");
@@ -235,7 +225,6 @@ async function planVmCreate(a: VmArgs, facts: Facts): Promise<Change> {
     } RAM, ${a.disk_gib} GiB on ${storage}, ${a.bridge}${a.vlan ? ` VLAN ${a.vlan}` : ""}${
       a.start ? ", started" : ""
     }`,
-    targets: [newTarget(node, id, "qemu", a.name, a.tags, a.pool)],
     requests: [{ method: "POST", path: apiPath`/nodes/${node}/qemu`, params }],
     destructive: false,
     warnings: warning ? [warning] : [],
@@ -277,7 +266,7 @@ const ctCreate = defineMutation({
     description: z.string().optional().describe(SAY.notes),
   },
   result: { vmid: z.number(), node: z.string(), storage: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     if (a.gw && a.ip === "dhcp") throw new ToolInputError("gw is only for a static ip, not dhcp");
     if (a.password !== undefined && a.password.length < 5) {
@@ -331,7 +320,6 @@ const ctCreate = defineMutation({
       }: ${a.cores} cores, ${gib(memory)} RAM, ${a.disk_gib} GiB on ${storage}${
         a.start ? ", started" : ""
       }`,
-      targets: [newTarget(node, id, "lxc", a.hostname, a.tags, a.pool)],
       requests: [{ method: "POST", path: apiPath`/nodes/${node}/lxc`, params }],
       destructive: false,
       warnings,
@@ -360,7 +348,7 @@ const guestClone = defineMutation({
     pool: poolId().optional().describe(SAY.pool),
   },
   result: { newid: z.number(), node: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const src = await facts.guest(a.vmid);
     const full = a.full ?? !src.template;
@@ -381,7 +369,6 @@ const guestClone = defineMutation({
       );
     }
     const target = a.target_node ?? src.node;
-    ctx.scope?.check({ node: target, tags: [], protection: false, exists: false });
     const memory = Number(src.config.memory ?? 512) * MiB;
     const cores = Number(src.config.cores ?? 1) * Number(src.config.sockets ?? 1);
     await requireCapacity(facts, target, memory, cores);
@@ -422,7 +409,6 @@ const guestClone = defineMutation({
       } to ${id}${name ? ` (${name})` : ""} on ${target}${
         a.storage ? ` storage ${a.storage}` : ""
       }`,
-      targets: [src.target, newTarget(target, id, src.type, name, src.tags, a.pool)],
       requests: [{ method: "POST", path: `${src.path}/clone`, params }],
       destructive: false,
       warnings: full && bytes ? [`copies ${gib(bytes)} of disks`] : [],
@@ -442,7 +428,7 @@ const guestTemplate = defineMutation({
   destructive: true,
   input: { vmid: guestId() },
   result: { vmid: z.number(), node: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const g = await facts.guest(a.vmid);
     if (g.template) throw new ToolInputError(`Guest ${g.vmid} is already a template`);
@@ -454,7 +440,6 @@ const guestTemplate = defineMutation({
       summary: `convert ${g.type} ${g.vmid}${
         g.name ? ` (${g.name})` : ""
       } on ${g.node} to a template`,
-      targets: [g.target],
       requests: [{ method: "POST", path: `${g.path}/template`, params: {} }],
       destructive: true,
       loses: `${g.vmid} can no longer be started or reconfigured as a guest; this can't be undone`,

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
 import { flag, num } from "../proxmox/resources.ts";
-import type { Change } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { args, oneOf, vmid } from "./args.ts";
 import { guestId, optNode } from "./mutation_args.ts";
 import { ToolInputError } from "./context.ts";
@@ -111,7 +111,7 @@ const snapshot = defineMutation({
     force: z.boolean().optional().describe("delete: drop from config even if disk cleanup fails"),
   },
   result: { vmid: z.number(), name: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const g = await facts.guest(a.vmid);
     if (g.lock) throw new ToolInputError(`Guest ${g.vmid} is locked (${g.lock})`);
@@ -138,7 +138,6 @@ const snapshot = defineMutation({
     if (a.action === "delete") {
       return {
         summary: `delete snapshot ${a.name} (${time(snap.snaptime)}) of ${label(g)} on ${g.node}`,
-        targets: [g.target],
         requests: [{ method: "DELETE", path, params: { force: a.force } }],
         destructive: true,
         loses: `snapshot ${a.name} of ${g.vmid}: the guest can no longer be rolled back to it`,
@@ -150,7 +149,6 @@ const snapshot = defineMutation({
     const newer = list.filter((s) => (s.snaptime ?? 0) > (snap.snaptime ?? 0)).map((s) => s.name);
     return {
       summary: `roll back ${label(g)} on ${g.node} to snapshot ${a.name} (${time(snap.snaptime)})`,
-      targets: [g.target],
       requests: [{ method: "POST", path: `${path}/rollback`, params: { start: a.start } }],
       destructive: true,
       loses: `all changes to disks and configuration of ${g.vmid} since ${time(snap.snaptime)}${
@@ -174,7 +172,7 @@ async function planCreate(
   g: GuestFacts,
   a: { name: string; description?: string; vmstate?: boolean },
   result: Record<string, unknown>,
-): Promise<Change> {
+): Promise<Plan> {
   if (g.template) {
     throw new ToolInputError(`Guest ${g.vmid} is a template: templates have no snapshots`);
   }
@@ -192,7 +190,6 @@ async function planCreate(
   }
   return {
     summary: `snapshot ${label(g)} on ${g.node} as ${a.name}${a.vmstate ? " with RAM" : ""}`,
-    targets: [g.target],
     requests: [{
       method: "POST",
       path: `${g.path}/snapshot`,

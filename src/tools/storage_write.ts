@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
 import { num } from "../proxmox/resources.ts";
-import type { Change } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { args, oneOf } from "./args.ts";
 import { storageRef } from "./mutation_args.ts";
 import { ToolInputError } from "./context.ts";
@@ -118,13 +118,12 @@ const storageDownload = defineMutation({
     template: z.string().max(255).optional().describe("Template name from appliance_list"),
   },
   result: { volid: z.string(), node: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const facts = new Facts(ctx);
     const node = a.node ?? ctx.defaultNode ??
       (await facts.nodes()).filter((n) => n.status === "online").map((n) => n.node).sort()[0];
     if (!node) throw new ToolInputError("No node is online");
     await facts.onlineNode(node);
-    const target = { node, tags: [], protection: false, exists: false, storage: a.storage };
     if (a.template !== undefined) {
       if (a.url || a.filename || a.checksum) {
         throw new ToolInputError("Give either template, or url with filename, not both");
@@ -146,7 +145,6 @@ const storageDownload = defineMutation({
       const volid = `${a.storage}:vztmpl/${a.template}`;
       return {
         summary: `download catalogue template ${a.template} to ${a.storage} on ${node}`,
-        targets: [{ ...target, volid }],
         requests: [{
           method: "POST",
           path: apiPath`/nodes/${node}/aplinfo`,
@@ -185,7 +183,6 @@ const storageDownload = defineMutation({
       summary: `download ${a.url} to ${volid} on ${node}${
         a.checksum ? ` (${algorithm} checked)` : ""
       }`,
-      targets: [{ ...target, volid }],
       requests: [{
         method: "POST",
         path: apiPath`/nodes/${node}/storage/${a.storage}/download-url`,

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
 import { parseUpid } from "../proxmox/upid.ts";
-import type { Change, Target } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { ToolInputError } from "./context.ts";
 import { defineMutation } from "./mutation.ts";
 import { Facts } from "./preflight.ts";
@@ -27,7 +27,7 @@ const taskStop = defineMutation({
   destructive: true,
   input: { upid: upid() },
   result: { upid: z.string() },
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const u = parseUpid(a.upid);
     if (!u) {
       throw new ToolInputError(
@@ -45,16 +45,9 @@ const taskStop = defineMutation({
         `Task ${describeTask(a.upid)} is not running (${s.exitstatus ?? s.status})`,
       );
     }
-    let target: Target = { node: u.node, tags: [], protection: false, exists: true };
-    const id = /^\d+$/.test(u.id) ? Number(u.id) : undefined;
-    if (id !== undefined && id >= 100) {
-      const known = (await facts.usedVmids()).has(id);
-      target = known ? (await facts.guest(id)).target : { ...target, vmid: id, exists: false };
-    }
     const safe = SAFE_TO_STOP.has(u.type);
     return {
       summary: `stop task ${describeTask(a.upid)} on ${u.node} (started by ${u.user})`,
-      targets: [target],
       requests: [{ method: "DELETE", path, params: {} }],
       destructive: !safe,
       loses: safe

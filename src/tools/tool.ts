@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Change } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import type { ToolCall } from "../safety/pipeline.ts";
 import type { ToolContext } from "./context.ts";
 
@@ -83,7 +83,7 @@ export interface Tool {
   judgedPerCall?: boolean;
   handler(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolOutput<unknown>>;
   /** Mutating tools: the preflight checks and the plan; only reads the cluster. */
-  plan?(args: Record<string, unknown>, ctx: ToolContext): Promise<Change>;
+  plan?(args: Record<string, unknown>, ctx: ToolContext): Promise<Plan>;
   /** Mutating tools: sends the planned requests once every safety stage agreed. */
   execute?(call: ToolCall): Promise<ToolOutput<unknown>>;
 }
