@@ -17,6 +17,7 @@ import {
 import type { ApprovalBoard, ApprovalPolicy } from "./approvals.ts";
 import { awaitApproval, effectiveMode } from "./human_approval.ts";
 import { PolicyRefusal, type Stage, type ToolCall } from "./pipeline.ts";
+import { withTargets } from "./scope.ts";
 import type { ConfirmationTokens } from "./tokens.ts";
 
 /** Arguments every mutating tool takes that are not part of what it does. */
@@ -93,7 +94,7 @@ export function confirmationStage(opts: ConfirmationOptions): Stage {
         now: approval.now(),
         fingerprint,
       });
-      const fresh = await call.tool.plan!(call.args, call.ctx);
+      const fresh = await withTargets(await call.tool.plan!(call.args, call.ctx), call.ctx);
       if (planHash(fresh) !== fingerprint) {
         throw new PolicyRefusal(
           `Refused: the cluster changed while ${change.summary} waited for approval, so the ` +

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type Change, type Target, targetLabel } from "./change.ts";
+import type { ProxmoxApi } from "../tools/context.ts";
+import { type Change, type Plan, type Target, targetLabel } from "./change.ts";
 import { PolicyRefusal, type Stage } from "./pipeline.ts";
 
 /** An inclusive VMID range. */
@@ -236,15 +237,8 @@ export function scopeStage(scope: Scope): Stage {
   return async (call, next) => {
     const change = call.change;
     if (change) {
-      const { targetsOf, resolveTargets, removesGuest, TargetDerivationError } = await import(
-        "./targets.ts"
-      );
-      try {
-        change.targets = await resolveTargets(targetsOf(change.requests), call.ctx);
-      } catch (err) {
-        if (!(err instanceof TargetDerivationError)) throw err;
-        throw new PolicyRefusal(`Refused: ${err.message}; nothing was sent`, "scope");
-      }
+      change.targets = (await withTargets(change, call.ctx)).targets;
+      const { removesGuest } = await import("./targets.ts");
       const removes = change.removes ?? (removesGuest(change.requests) ? "guest" : undefined);
       const reasons = scope.checkChange(change, removes);
       call.confirmReasons.push(...reasons);
@@ -252,4 +246,21 @@ export function scopeStage(scope: Scope): Stage {
     }
     return next();
   };
+}
+
+/**
+ * `plan` with its targets: derived from its requests and looked up in the cluster
+ * (`safety/targets.ts`). A request whose targets can't be told is refused.
+ */
+export async function withTargets(
+  plan: Plan,
+  ctx: { api: ProxmoxApi; signal?: AbortSignal },
+): Promise<Change> {
+  const { targetsOf, resolveTargets, TargetDerivationError } = await import("./targets.ts");
+  try {
+    return { ...plan, targets: await resolveTargets(targetsOf(plan.requests), ctx) };
+  } catch (err) {
+    if (!(err instanceof TargetDerivationError)) throw err;
+    throw new PolicyRefusal(`Refused: ${err.message}; nothing was sent`, "scope");
+  }
 }
