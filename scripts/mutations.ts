@@ -32,6 +32,7 @@ const PIPELINE_TESTS = [
   "tests/safety_pipeline_test.ts",
   "tests/safety_attempts_test.ts",
   "tests/safety_units_test.ts",
+  "tests/scope_targets_test.ts",
 ];
 
 /** Every mutation the CI run applies. */
@@ -92,14 +93,18 @@ export const MUTATIONS: readonly Mutation[] = [
       find: "      scopeStage(opts.scope),\n",
       replace: "",
     }],
-    tests: ["tests/safety_pipeline_test.ts", "tests/safety_attempts_test.ts"],
+    tests: [
+      "tests/safety_pipeline_test.ts",
+      "tests/safety_attempts_test.ts",
+      "tests/scope_targets_test.ts",
+    ],
   },
   {
     id: "scope-stage-skips-check",
     description: "the scope stage marks every plan as checked without checking it",
     edits: [{
       file: "src/safety/scope.ts",
-      find: "      const reasons = scope.checkChange(call.change);\n",
+      find: "      const reasons = scope.checkChange(change, removes);\n",
       replace: "      const reasons: string[] = [];\n",
     }],
     tests: PIPELINE_TESTS,
@@ -119,7 +124,7 @@ export const MUTATIONS: readonly Mutation[] = [
     description: "guests with Proxmox's protection flag can be deleted",
     edits: [{
       file: "src/safety/scope.ts",
-      find: "if (change.removes && t.protection && t.exists) {",
+      find: "if (removes && removed && t.protection && t.exists) {",
       replace: "if (false) {",
     }],
     tests: PIPELINE_TESTS,
