@@ -68,8 +68,8 @@ export function auditStage(log: AuditLog): Stage {
       const record: AuditRecord = call.record.sent
         ? {
           event: "result",
-          decision: "failed",
-          outcome: call.ctx.signal.aborted ? "cancelled" : "failed",
+          decision: call.record.outcome ?? "failed",
+          outcome: call.ctx.signal.aborted ? "cancelled" : call.record.outcome ?? "failed",
           upids: call.record.upids,
           error: message,
         }

@@ -22,6 +22,13 @@ export const CHECKPOINTS: readonly Checkpoint[] = [
   "confirmation",
 ];
 
+/**
+ * What is known about a write that got no usable answer: `not-sent` (Proxmox was never reached,
+ * nothing changed), `failed` (Proxmox answered with an error, or its task failed), `unknown` (it
+ * reached Proxmox, or may have, and the answer was lost).
+ */
+export type SendOutcome = "not-sent" | "failed" | "unknown";
+
 /** What the audit record of a call says; stages fill it in as the call goes. */
 export interface CallRecord {
   /** How the call was let through, when it was. */
@@ -35,6 +42,8 @@ export interface CallRecord {
   upids: string[];
   /** True once the first write request was sent. */
   sent?: boolean;
+  /** How a call that was sent ended without an answer, when it did (see {@link SendOutcome}). */
+  outcome?: SendOutcome;
 }
 
 /** What a caller hands to {@link Pipeline.run}. */

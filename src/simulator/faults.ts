@@ -1,6 +1,6 @@
 /**
- * Fault injection for reliability tests: latency, failing responses, nodes going down and
- * tickets expiring.
+ * Fault injection for reliability tests: latency, failing responses, answers lost after the
+ * request was carried out, nodes going down and tickets expiring.
  *
  * @module
  */
@@ -23,6 +23,24 @@ interface ArmedFailure {
   spec: FailSpec;
 }
 
+/** How an answer is lost after the request was carried out, and which requests it hits. */
+export interface LoseSpec {
+  /** `reset`: the connection is closed without an answer; `hang`: no answer is ever sent. */
+  how?: "reset" | "hang";
+  /** Only requests whose API path (after `/api2/json`) starts with this. */
+  pathPrefix?: string;
+  /** Only requests with this HTTP method. */
+  method?: string;
+}
+
+/** Header of the marker response that tells the HTTPS listener to lose the answer. */
+export const LOSE_ANSWER_HEADER = "x-simulator-lose-answer";
+
+function matches(spec: FailSpec | LoseSpec, method: string, path: string): boolean {
+  return (!spec.method || spec.method.toUpperCase() === method) &&
+    (!spec.pathPrefix || path.startsWith(spec.pathPrefix.replace(/^\/api2\/json/, "")));
+}
+
 const DEFAULT_MESSAGES: Record<number, string> = {
   500: "Internal server error (injected fault)",
   502: "Bad gateway (injected fault)",
@@ -37,6 +55,7 @@ export class Faults {
   /** Milliseconds (real time) to wait before answering an authentication failure. */
   delayAuthFailureMs = 0;
   #armed: ArmedFailure[] = [];
+  #lost: { remaining: number; spec: LoseSpec }[] = [];
   #state: ClusterState;
   #expire: () => void;
 
@@ -52,6 +71,26 @@ export class Faults {
       throw new RangeError(`Invalid fault count: ${count} (expected a positive integer)`);
     }
     this.#armed.push({ remaining: count, spec });
+  }
+
+  /**
+   * The next `count` matching requests are carried out (state changed, task started) but their
+   * answer is lost: the connection is reset, or never answered (the client times out).
+   */
+  loseAnswerNext(count: number, spec: LoseSpec = {}): void {
+    if (!Number.isInteger(count) || count < 1) {
+      throw new RangeError(`Invalid fault count: ${count} (expected a positive integer)`);
+    }
+    this.#lost.push({ remaining: count, spec });
+  }
+
+  /** Consumes the lost-answer fault for this request, if one is armed and matches. */
+  takeLost(method: string, path: string): "reset" | "hang" | undefined {
+    const i = this.#lost.findIndex(({ spec }) => matches(spec, method, path));
+    if (i < 0) return undefined;
+    const armed = this.#lost[i];
+    if (--armed.remaining === 0) this.#lost.splice(i, 1);
+    return armed.spec.how ?? "reset";
   }
 
   /** Takes the node offline: listed as offline, its API paths answer 595. */
@@ -74,14 +113,12 @@ export class Faults {
     this.latencyMs = 0;
     this.delayAuthFailureMs = 0;
     this.#armed = [];
+    this.#lost = [];
   }
 
   /** Consumes and returns the failure for this request, if one is armed and matches. */
   take(method: string, path: string): { status: number; message: string } | undefined {
-    const i = this.#armed.findIndex(({ spec }) =>
-      (!spec.method || spec.method.toUpperCase() === method) &&
-      (!spec.pathPrefix || path.startsWith(spec.pathPrefix.replace(/^\/api2\/json/, "")))
-    );
+    const i = this.#armed.findIndex(({ spec }) => matches(spec, method, path));
     if (i < 0) return undefined;
     const armed = this.#armed[i];
     if (--armed.remaining === 0) this.#armed.splice(i, 1);

@@ -11,6 +11,7 @@ import { validateRequest } from "../proxmox/api_schema/validate.ts";
 import { authenticate } from "./auth.ts";
 import type { SimulatorCore } from "./core.ts";
 import { ApiError, Reply } from "./errors.ts";
+import { LOSE_ANSWER_HEADER } from "./faults.ts";
 import { readParams } from "./params.ts";
 import { evaluateCheck, type Identity, privilegesOf } from "./privileges.ts";
 import { ticketLogin } from "./routes/access.ts";
@@ -174,7 +175,12 @@ export async function handleApiRequest(sim: SimulatorCore, request: Request): Pr
   sim.requests++;
   if (sim.faults.latencyMs > 0) await delay(sim.faults.latencyMs);
   try {
-    return await pipeline(sim, request);
+    const response = await pipeline(sim, request);
+    const path = new URL(request.url).pathname.slice(API_PREFIX.length) || "/";
+    const lost = sim.faults.takeLost(request.method.toUpperCase(), path);
+    // The request was carried out; the listener drops this marker instead of answering.
+    if (lost) return new Response(null, { status: 599, headers: { [LOSE_ANSWER_HEADER]: lost } });
+    return response;
   } catch (e) {
     if (e instanceof ApiError) {
       return errorResponse(e.status, e.message, { errors: e.errors, emptyBody: e.emptyBody });

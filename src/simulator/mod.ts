@@ -27,7 +27,7 @@ import { otherCaCert, simulatorCaCert, simulatorServerFingerprint } from "./tls/
 
 export { SimulatorCore } from "./core.ts";
 export type { CoreOptions } from "./core.ts";
-export type { FailSpec, Faults } from "./faults.ts";
+export type { FailSpec, Faults, LoseSpec } from "./faults.ts";
 export type { Credentials } from "./scenario_common.ts";
 export type { ScenarioSpec } from "./scenario_generated.ts";
 export type * from "./state.ts";

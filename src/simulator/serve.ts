@@ -12,6 +12,7 @@ import { Buffer } from "node:buffer";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../util/log.ts";
+import { LOSE_ANSWER_HEADER } from "./faults.ts";
 import { simulatorServerCert, simulatorServerKey } from "./tls/certs.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -97,6 +98,12 @@ async function answer(
       : Buffer.concat(chunks),
   });
   const response = await handler(request);
+  const lost = response.headers.get(LOSE_ANSWER_HEADER);
+  if (lost === "reset") {
+    req.socket.destroy();
+    return;
+  }
+  if (lost === "hang") return; // never answered; the socket closes with the listener
   const body = Buffer.from(await response.arrayBuffer());
   const out: Record<string, string> = {};
   response.headers.forEach((v, k) => (out[k] = v));

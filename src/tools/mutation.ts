@@ -7,6 +7,16 @@
  */
 import { z } from "zod";
 import { ProxmoxError } from "../proxmox/errors.ts";
+import { systemClock } from "../util/clock.ts";
+import {
+  ChangeNotSentError,
+  classifySendFailure,
+  findLostTask,
+  lostReason,
+  OutcomeUnknownError,
+  taskUnknownMessage,
+  unknownOutcomeMessage,
+} from "./outcome.ts";
 import { type Change, type MutationOutcome, type Plan } from "../safety/change.ts";
 import { redactText } from "../safety/redact.ts";
 import { CHECKPOINTS, PolicyRefusal, type ToolCall } from "../safety/pipeline.ts";
@@ -158,18 +168,25 @@ export async function executeChange(
     for (const check of call.lastChecks) check();
     call.record.sent = true;
   }
+  const warnings = [...change.warnings];
+  const clock = ctx.tasks?.clock ?? systemClock;
   try {
     for (const [i, r] of change.requests.entries()) {
-      const send = r.method === "POST"
-        ? ctx.api.post.bind(ctx.api)
-        : r.method === "PUT"
-        ? ctx.api.put.bind(ctx.api)
-        : ctx.api.delete.bind(ctx.api);
       if (i === 0) {
         for (const check of call.lastChecks) check();
         call.record.sent = true;
       }
-      const data = await send(r.path, r.params, { signal: ctx.signal });
+      const sentAt = clock.now();
+      let data: unknown;
+      try {
+        data = await send(ctx, r);
+      } catch (err) {
+        data = await lostAnswer(call, change, i, sentAt, err);
+        warnings.push(
+          `the answer to ${r.method} ${r.path} was lost (${lostReason(err)}); the task it ` +
+            `started was found in the task list and followed`,
+        );
+      }
       const upid = typeof data === "string" && UPID_RE.test(data) ? data : undefined;
       if (!upid) continue;
       call.record.upids.push(upid);
@@ -178,17 +195,36 @@ export async function executeChange(
         startedUpid = upid;
         break;
       }
-      last = await waitForTask(ctx, upid, { stopOnCancel: change.stopOnCancel });
-      if (last.state === "failed") throw new TaskFailedError(change.summary, last);
+      try {
+        last = await waitForTask(ctx, upid, { stopOnCancel: change.stopOnCancel });
+      } catch (err) {
+        if (ctx.signal.aborted || isAbort(err)) throw err;
+        call.record.outcome = "unknown";
+        throw new OutcomeUnknownError(taskUnknownMessage(change.summary, upid, err), {
+          cause: err,
+          upid,
+        });
+      }
+      if (last.state === "failed") {
+        call.record.outcome = "failed";
+        throw new TaskFailedError(change.summary, last);
+      }
       if (last.state === "timeout") break;
     }
   } finally {
     ctx.inventory.invalidate();
   }
-  const extra = last?.state !== "timeout" && !startedUpid && after
-    ? await after(ctx, change).catch(() => ({}))
-    : {};
-  const warnings = [...change.warnings];
+  let extra: Record<string, unknown> = {};
+  if (last?.state !== "timeout" && !startedUpid && after) {
+    try {
+      extra = await after(ctx, change);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.logger.log("warning", `${call.tool.name}: reading the result failed`, { error: message });
+      warnings.push(`the change was made, but reading its result afterwards failed: ${message}`);
+    }
+  }
   if (last?.state === "warnings") warnings.push(`task ended with ${last.exitstatus}`);
   const status: MutationOutcome["status"] = startedUpid
     ? "started"
@@ -207,6 +243,56 @@ export async function executeChange(
     warnings: warnings.length ? warnings : undefined,
   };
   return { structured, text: outcomeText(status, change, upid, last, warnings) };
+}
+
+/** Sends one planned request. */
+function send(ctx: ToolContext, r: Change["requests"][number]): Promise<unknown> {
+  const opts = { signal: ctx.signal };
+  if (r.method === "POST") return ctx.api.post(r.path, r.params, opts);
+  if (r.method === "PUT") return ctx.api.put(r.path, r.params, opts);
+  return ctx.api.delete(r.path, r.params, opts);
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError") &&
+    !(err instanceof ProxmoxError);
+}
+
+/**
+ * Request `i` of `change` got no answer (`err`). Not sent: nothing changed (for the first
+ * request) and the call fails saying so. Failed: Proxmox answered with an error. Unknown: the
+ * task list is searched for the task it started; found, its UPID is returned as if it had been
+ * the answer; otherwise the call fails telling the model to check, not to retry.
+ */
+async function lostAnswer(
+  call: ToolCall,
+  change: Change,
+  i: number,
+  sentAt: number,
+  err: unknown,
+): Promise<string> {
+  if (call.ctx.signal.aborted || isAbort(err)) throw err;
+  const kind = classifySendFailure(err);
+  if (kind === "not-sent" && i === 0) {
+    call.record.outcome = "not-sent";
+    throw new ChangeNotSentError(change.summary, err);
+  }
+  if (kind !== "unknown") {
+    call.record.outcome = "failed";
+    throw err;
+  }
+  const r = change.requests[i];
+  const lookup = await findLostTask(call.ctx, r, sentAt, call.record.upids);
+  call.ctx.logger.log("warning", `${call.tool.name}: the answer to a write was lost`, {
+    request: `${r.method} ${r.path}`,
+    error: lostReason(err),
+    lookup: lookup.kind,
+  });
+  if (lookup.kind === "found") return lookup.upid;
+  call.record.outcome = "unknown";
+  throw new OutcomeUnknownError(unknownOutcomeMessage(change.summary, r, err, lookup), {
+    cause: err,
+  });
 }
 
 function outcomeText(

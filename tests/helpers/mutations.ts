@@ -47,6 +47,8 @@ export interface MutationStackOptions {
   tasks?: Partial<TaskWaitSettings>;
   auditPath?: string;
   logger?: Logger;
+  /** Per-request timeout of the Proxmox client (default the client's 30 s). */
+  clientTimeoutMs?: number;
   defaultNode?: string;
   /**
    * Toolsets to offer, as in config.json; default `["all"]` so every row of the catalogue is
@@ -88,6 +90,7 @@ export async function startMutationStack(opts: MutationStackOptions = {}): Promi
     baseUrl: sim.url,
     auth: { type: "token", tokenId, secret: tokenSecret },
     caCerts: [sim.caCert],
+    timeoutMs: opts.clientTimeoutMs,
   });
   const recorder = new RecordingApi(real);
   const clock = opts.clock ?? systemClock;
