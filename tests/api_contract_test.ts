@@ -89,6 +89,18 @@ function exercises(state: ClusterState): Record<string, Record<string, unknown>[
     node_services: [{}, { node }],
     node_certificates: [{}, { node, warn_days: 365 }],
     sdn_list: [{}],
+    ha_status: [{}],
+    firewall_rules: [{}, { node }, { vmid: 101 }, { vmid: 200, node: "pve1" }],
+    access_list: [
+      {},
+      { kind: "groups" },
+      { kind: "roles" },
+      { kind: "roles", role: "PVEVMUser" },
+      { kind: "acl" },
+      { kind: "tokens" },
+      { kind: "who_can", privilege: "VM.PowerMgmt", path: "/vms/105" },
+    ],
+    pool_list: [{}, { poolid: "prod" }],
   };
 }
 

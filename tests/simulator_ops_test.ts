@@ -43,6 +43,7 @@ const READS: [template: string, path: string, params?: Record<string, string | n
   ["/cluster/sdn/zones", "/cluster/sdn/zones"],
   ["/cluster/sdn/vnets", "/cluster/sdn/vnets"],
   ["/cluster/sdn/vnets/{vnet}/subnets", "/cluster/sdn/vnets/labnet/subnets"],
+  ["/access/tfa", "/access/tfa"],
 ];
 
 Deno.test("simulator  serves the monitoring and node-health endpoints in the schema's shapes", async (t) => {

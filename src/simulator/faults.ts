@@ -8,8 +8,8 @@ import type { ClusterState } from "./state.ts";
 
 /** What an injected failure answers with, and which requests it hits. */
 export interface FailSpec {
-  /** HTTP status; default 500. */
-  status?: 500 | 502 | 503 | 596;
+  /** HTTP status; default 500. 501 answers like an older PVE without the method. */
+  status?: 500 | 501 | 502 | 503 | 596;
   /** Message in the body and status text; default depends on the status. */
   message?: string;
   /** Only requests whose API path (after `/api2/json`) starts with this. */
@@ -43,6 +43,7 @@ function matches(spec: FailSpec | LoseSpec, method: string, path: string): boole
 
 const DEFAULT_MESSAGES: Record<number, string> = {
   500: "Internal server error (injected fault)",
+  501: "Method not implemented (injected fault)",
   502: "Bad gateway (injected fault)",
   503: "Service unavailable (injected fault)",
   596: "Connection timed out (injected fault)",

@@ -282,6 +282,16 @@ export interface OpsState {
   /** Per node; nodes without an entry have empty journals, no updates and no disks. */
   nodes: Map<string, NodeOps>;
   sdn: SdnState;
+  /** Second factors by user id (`/access/tfa`). */
+  tfa: Map<
+    string,
+    {
+      type: "totp" | "webauthn" | "recovery" | "yubico";
+      id: string;
+      description: string;
+      created: number;
+    }[]
+  >;
   /** A CPU spike in the RRD series: guest (or node) → start epoch ms, length ms and CPU fraction. */
   spikes: { id: string; at: number; lengthMs: number; cpu: number }[];
 }
@@ -295,6 +305,7 @@ export function emptyOps(): OpsState {
     replication: [],
     nodes: new Map(),
     sdn: { zones: [], vnets: [], subnets: [] },
+    tfa: new Map(),
     spikes: [],
   };
 }

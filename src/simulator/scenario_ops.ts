@@ -811,6 +811,25 @@ export function buildDefaultOps(state: ClusterState, now: number): OpsState {
         { vnet: "vlan20", cidr: "10.20.0.0/24", gateway: "10.20.0.1" },
       ],
     },
+    tfa: new Map([
+      ["root@pam", [{
+        type: "totp" as const,
+        id: "totp-8f2c1a",
+        description: "Authenticator app",
+        created: Math.floor((now - 200 * DAY) / 1000),
+      }, {
+        type: "recovery" as const,
+        id: "recovery",
+        description: "Recovery keys",
+        created: Math.floor((now - 200 * DAY) / 1000),
+      }]],
+      ["ops@pve", [{
+        type: "webauthn" as const,
+        id: "webauthn-3b9d",
+        description: "YubiKey 5",
+        created: Math.floor((now - 90 * DAY) / 1000),
+      }]],
+    ]),
     spikes: [{ id: "qemu/107", at: night + 1.5 * HOUR, lengthMs: 45 * 60_000, cpu: 0.97 }],
   };
 }

@@ -12,6 +12,7 @@ import { ProxmoxApiError } from "../proxmox/errors.ts";
 import { args, optionalNode, vmid } from "./args.ts";
 import type { ToolContext } from "./context.ts";
 import { bytes, pairs, table } from "./format.ts";
+import { rows } from "./listing.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 
 const AGENT_STATES = ["running", "not_configured", "not_running", "guest_stopped", "container"];
@@ -151,16 +152,12 @@ const guestAgentInfo = defineTool({
       version: z.string().optional(),
       kernel: z.string().optional(),
     }).optional(),
-    interfaces: z.array(Iface).optional(),
-    filesystems: z.array(Fs).optional(),
+    interfaces: rows("name, mac, ipv4 and ipv6 (address/prefix)").optional(),
+    filesystems: rows("mountpoint, type, device, total and used (bytes)").optional(),
     problem: z.string().optional(),
     fix: z.string().optional(),
-    config_nics: z.array(z.object({
-      key: z.string(),
-      mac: z.string().optional(),
-      bridge: z.string().optional(),
-      ip: z.string().optional(),
-    })).optional().describe("NICs from the config when the guest cannot tell"),
+    config_nics: rows("from the config when the guest cannot tell: key, mac, bridge, ip")
+      .optional(),
     errors: z.array(z.string()).optional().describe("agent commands that failed"),
   }),
   async handler(a, ctx) {

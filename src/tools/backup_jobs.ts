@@ -11,6 +11,7 @@ import { flag, num } from "../proxmox/resources.ts";
 import { args, limit } from "./args.ts";
 import type { ToolContext } from "./context.ts";
 import { table, time } from "./format.ts";
+import { rows } from "./listing.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 import { nowMs } from "./timespec.ts";
 
@@ -92,20 +93,9 @@ const backupJobs = defineTool({
   annotations: READ_ONLY,
   input: args({}),
   output: z.object({
-    jobs: z.array(z.object({
-      id: z.string(),
-      enabled: z.boolean(),
-      schedule: z.string().optional(),
-      next_run: z.string().optional().describe("UTC"),
-      storage: z.string().optional(),
-      mode: z.string().optional(),
-      compress: z.string().optional(),
-      retention: z.string().optional(),
-      selection: z.string(),
-      node: z.string().optional(),
-      guests: z.array(z.number()),
-      comment: z.string().optional(),
-    })),
+    jobs: rows(
+      "id, enabled, schedule, next_run (UTC), storage, mode, compress, retention, selection, node, guests (VMIDs), comment",
+    ),
   }),
   async handler(_a, ctx) {
     const [jobs, guests] = await Promise.all([jobsOf(ctx), guestsOf(ctx)]);
@@ -172,17 +162,10 @@ const backupCoverage = defineTool({
   }),
   output: z.object({
     max_age_hours: z.number(),
-    not_in_any_job: z.array(z.object({ vmid: z.number(), name: z.string().optional() })),
-    guests: z.array(z.object({
-      vmid: z.number(),
-      name: z.string().optional(),
-      node: z.string().optional(),
-      jobs: z.array(z.string()),
-      last_backup: z.string().optional().describe("UTC"),
-      age_hours: z.number().optional(),
-      last_result: z.string().optional().describe("status of the newest backup task of it"),
-      flags: z.array(z.string()).describe("no_job, no_backup, too_old, last_failed"),
-    })),
+    not_in_any_job: rows("vmid, name"),
+    guests: rows(
+      "vmid, name, node, jobs, last_backup (UTC), age_hours, last_result (newest backup task), flags (no_job, no_backup, too_old, last_failed)",
+    ),
     checked: z.number(),
     flagged: z.number(),
     storages: z.array(z.string()).describe("backup storages read"),

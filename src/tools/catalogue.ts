@@ -5,6 +5,7 @@
  * @module
  */
 import { accessTools } from "./access.ts";
+import { accessListTools } from "./access_list.ts";
 import { apiReadTools } from "./api_read.ts";
 import { agentTools } from "./agent.ts";
 import { backupTools } from "./backups.ts";
@@ -14,10 +15,13 @@ import { clusterTools } from "./cluster.ts";
 import { consoleTools } from "./console.ts";
 import { guestChangeTools } from "./guest_change.ts";
 import { guestTools } from "./guests.ts";
+import { firewallTools } from "./firewall.ts";
+import { haTools } from "./ha.ts";
 import { metricsTools } from "./metrics.ts";
 import { logTools } from "./logs.ts";
 import { nodeHealthTools } from "./node_health.ts";
 import { nodeTools } from "./nodes.ts";
+import { poolTools } from "./pools.ts";
 import { powerTools } from "./power.ts";
 import { provisionTools } from "./provision.ts";
 import { replicationTools } from "./replication.ts";
@@ -32,6 +36,7 @@ import type { Tool } from "./tool.ts";
 /** Every tool, in the order clients list them. */
 export const catalogue: readonly Tool[] = [
   ...clusterTools,
+  ...poolTools,
   ...nodeTools,
   ...nodeHealthTools,
   ...guestTools,
@@ -48,10 +53,13 @@ export const catalogue: readonly Tool[] = [
   ...taskTools,
   ...taskStopTools,
   ...accessTools,
+  ...accessListTools,
   ...apiReadTools,
   ...metricsTools,
   ...logTools,
   ...cephTools,
+  ...haTools,
+  ...firewallTools,
   ...replicationTools,
   ...sdnTools,
 ];

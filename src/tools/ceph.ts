@@ -13,6 +13,7 @@ import { args } from "./args.ts";
 import { node as nodeParam } from "./params.ts";
 import type { ToolContext } from "./context.ts";
 import { bytes, pairs, table } from "./format.ts";
+import { rows } from "./listing.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 
 /** One line per well-known health check code: what it means and what to look at. */
@@ -155,18 +156,12 @@ const cephStatus = defineTool({
   output: z.object({
     configured: z.boolean(),
     health: z.string().optional().describe("HEALTH_OK, HEALTH_WARN or HEALTH_ERR"),
-    checks: z.array(z.object({
-      code: z.string(),
-      severity: z.string(),
-      summary: z.string(),
-      explanation: z.string().optional(),
-      detail: z.array(z.string()),
-    })).optional(),
+    checks: rows("code, severity, summary, explanation, detail").optional(),
     osds: z.object({
       total: z.number(),
       up: z.number(),
       in: z.number(),
-      down: z.array(z.object({ name: z.string(), host: z.string().optional() })),
+      down: rows("name, host"),
     }).optional(),
     pgs: z.object({
       total: z.number(),
@@ -177,19 +172,8 @@ const cephStatus = defineTool({
       avail: z.number().optional(),
       total: z.number().optional(),
     }).optional().describe("bytes"),
-    pools: z.array(z.object({
-      name: z.string(),
-      size: z.number().optional(),
-      min_size: z.number().optional(),
-      pg_num: z.number().optional(),
-      used: z.number().optional().describe("bytes"),
-      percent_used: z.number().optional(),
-    })).optional(),
-    monitors: z.array(z.object({
-      name: z.string(),
-      addr: z.string().optional(),
-      in_quorum: z.boolean(),
-    })).optional(),
+    pools: rows("name, size, min_size, pg_num, used (bytes), percent_used").optional(),
+    monitors: rows("name, addr, in_quorum").optional(),
     message: z.string().optional(),
   }),
   async handler(a, ctx) {

@@ -93,3 +93,11 @@ export function listAnswer<T extends object>(
     text: `${table(items, cols)}\n${pageFooter(page)}`,
   };
 }
+
+/**
+ * Output schema of a list of rows whose fields are named in `fields` instead of spelled out as
+ * a JSON schema: keeps `tools/list` small where one tool returns several kinds of rows.
+ */
+export function rows(fields: string) {
+  return z.array(z.object({}).loose()).describe(fields);
+}

@@ -10,6 +10,7 @@ import { args, limit, oneOf } from "./args.ts";
 import { nodeFilter, nodeOrDefault } from "./params.ts";
 import { ToolInputError } from "./context.ts";
 import { table, time } from "./format.ts";
+import { rows } from "./listing.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 import { nowMs, parseWindow, timeArg } from "./timespec.ts";
 
@@ -65,14 +66,7 @@ const clusterLog = defineTool({
     limit: limit(50, 500),
   }),
   output: z.object({
-    entries: z.array(z.object({
-      time: z.string().describe("UTC"),
-      node: z.string().optional(),
-      severity: z.string().optional(),
-      tag: z.string().optional(),
-      user: z.string().optional(),
-      msg: z.string(),
-    })),
+    entries: rows("time (UTC), node, severity, tag, user, msg"),
     matched: z.number().describe("entries matching before the limit"),
   }),
   async handler(a, ctx) {
@@ -143,13 +137,7 @@ const nodeLog = defineTool({
   output: z.object({
     node: z.string(),
     source: z.enum(["journal", "syslog"]),
-    lines: z.array(z.object({
-      time: z.string().optional().describe("as the node prints it"),
-      ident: z.string().optional(),
-      pid: z.number().optional(),
-      msg: z.string().optional(),
-      line: z.string().optional().describe("unparsed line"),
-    })),
+    lines: rows("time (as the node prints it), ident, pid, msg; line when unparsed"),
     matched: z.number(),
   }),
   async handler(a, ctx) {

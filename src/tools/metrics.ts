@@ -11,6 +11,7 @@ import { args, limit, oneOf, vmid } from "./args.ts";
 import { node as nodeArg, nodeOfGuest } from "./params.ts";
 import type { ToolContext } from "./context.ts";
 import { bytes, table, time } from "./format.ts";
+import { rows } from "./listing.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 import { nowMs, parseWindow, timeArg } from "./timespec.ts";
 
@@ -58,8 +59,6 @@ const Stats = z.object({
   samples: z.number(),
 });
 type Stats = z.infer<typeof Stats>;
-
-const Point = z.record(z.string(), z.number()).describe("time (epoch s) and series values");
 
 type Row = Record<string, number>;
 
@@ -186,16 +185,13 @@ const guestMetrics = defineTool({
       node: z.string(),
       type: z.string(),
     }).optional(),
-    series: z.array(Stats).optional(),
-    points: z.array(Point).optional(),
+    series: rows("per series: series, unit, min, avg, max, last, peak_time (UTC), samples")
+      .optional(),
+    points: rows("time (epoch s) and series values, scaled to the units").optional(),
     rank_by: z.string().optional(),
-    ranking: z.array(z.object({
-      vmid: z.number(),
-      name: z.string().optional(),
-      node: z.string(),
-      type: z.string(),
-      stats: Stats,
-    })).optional(),
+    ranking: rows(
+      "vmid, name, node, type, stats (series, unit, min, avg, max, last, peak_time, samples)",
+    ).optional(),
     scanned: z.number().optional().describe("guests whose history was read"),
     skipped: z.number().optional().describe("running guests not read (over the bound)"),
   }),
@@ -300,11 +296,7 @@ const nodeMetrics = defineTool({
   output: z.object({
     timeframe: z.string(),
     cf: z.string(),
-    nodes: z.array(z.object({
-      node: z.string(),
-      series: z.array(Stats),
-      points: z.array(Point).optional(),
-    })),
+    nodes: rows("node, series (series, unit, min, avg, max, last, peak_time, samples), points"),
   }),
   async handler(a, ctx) {
     const nowSec = Math.floor(nowMs(ctx) / 1000);

@@ -12,6 +12,7 @@ import { args } from "./args.ts";
 import { node as nodeParam } from "./params.ts";
 import type { ToolContext } from "./context.ts";
 import { bytes, table, time } from "./format.ts";
+import { rows } from "./listing.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 import { nowMs } from "./timespec.ts";
 
@@ -81,26 +82,9 @@ const nodeUpdates = defineTool({
   annotations: READ_ONLY,
   input: args({ node: nodeArg() }),
   output: z.object({
-    nodes: z.array(z.object({
-      node: z.string(),
-      updates: z.array(z.object({
-        package: z.string(),
-        old: z.string().optional(),
-        new: z.string(),
-        origin: z.string().optional(),
-        security: z.boolean().describe("Debian security-style version; a hint"),
-      })),
-      security_count: z.number(),
-      repositories: z.array(z.object({
-        uri: z.string(),
-        suites: z.array(z.string()),
-        components: z.array(z.string()),
-        enabled: z.boolean(),
-        file: z.string(),
-      })),
-      standard: z.record(z.string(), z.boolean()).describe("standard repo handle → enabled"),
-      warnings: z.array(z.string()),
-    })),
+    nodes: rows(
+      "node, updates (package, old, new, origin, security: a hint from the version), security_count, repositories (uri, suites, components, enabled, file), standard (handle: enabled), warnings",
+    ),
   }),
   async handler(a, ctx) {
     const names = await nodesFor(ctx, a.node);
@@ -257,35 +241,9 @@ const nodeDisks = defineTool({
   input: args({ node: nodeArg() }),
   output: z.object({
     problems: z.array(z.string()),
-    nodes: z.array(z.object({
-      node: z.string(),
-      disks: z.array(z.object({
-        dev: z.string(),
-        model: z.string().optional(),
-        serial: z.string().optional(),
-        type: z.string().optional(),
-        size: z.number().optional().describe("bytes"),
-        health: z.string().optional(),
-        wearout: z.number().optional().describe("% life left"),
-        used: z.string().optional(),
-        failing_attributes: z.array(z.string()).optional(),
-      })),
-      zfs: z.array(z.object({
-        name: z.string(),
-        health: z.string(),
-        size: z.number(),
-        used_pct: z.number(),
-        frag: z.number().optional(),
-        bad_devices: z.array(z.string()).optional(),
-        status: z.string().optional(),
-      })),
-      lvmthin: z.array(z.object({
-        pool: z.string(),
-        size: z.number(),
-        used_pct: z.number(),
-        metadata_pct: z.number().optional(),
-      })),
-    })),
+    nodes: rows(
+      "node, disks (dev, model, serial, type, size, health, wearout % left, used, failing_attributes), zfs (name, health, size, used_pct, frag, bad_devices, status), lvmthin (pool, size, used_pct, metadata_pct)",
+    ),
   }),
   async handler(a, ctx) {
     const names = await nodesFor(ctx, a.node);
@@ -425,16 +383,7 @@ const nodeServices = defineTool({
   input: args({ node: nodeArg() }),
   output: z.object({
     problems: z.array(z.string()),
-    nodes: z.array(z.object({
-      node: z.string(),
-      services: z.array(z.object({
-        service: z.string(),
-        state: z.string().optional(),
-        active: z.string().optional(),
-        unit: z.string().optional().describe("enabled, disabled, masked, ..."),
-        desc: z.string().optional(),
-      })),
-    })),
+    nodes: rows("node, services (service, state, active, unit: enabled/disabled/masked, desc)"),
   }),
   async handler(a, ctx) {
     const names = await nodesFor(ctx, a.node);
@@ -495,18 +444,9 @@ const nodeCertificates = defineTool({
   }),
   output: z.object({
     problems: z.array(z.string()),
-    nodes: z.array(z.object({
-      node: z.string(),
-      certificates: z.array(z.object({
-        file: z.string().optional(),
-        subject: z.string().optional(),
-        issuer: z.string().optional(),
-        san: z.array(z.string()).optional(),
-        not_after: z.string().optional().describe("UTC"),
-        days_left: z.number().optional(),
-        fingerprint: z.string().optional(),
-      })),
-    })),
+    nodes: rows(
+      "node, certificates (file, subject, issuer, san, not_after UTC, days_left, fingerprint)",
+    ),
   }),
   async handler(a, ctx) {
     const names = await nodesFor(ctx, a.node);

@@ -9,6 +9,7 @@ import { apiPath } from "../proxmox/encode.ts";
 import { flag, num } from "../proxmox/resources.ts";
 import { args, vmid } from "./args.ts";
 import { duration, table, time } from "./format.ts";
+import { rows } from "./listing.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 import { nowMs } from "./timespec.ts";
 
@@ -44,22 +45,9 @@ const replicationStatus = defineTool({
   annotations: READ_ONLY,
   input: args({ guest: vmid("guest", "Only jobs of this guest ID").optional() }),
   output: z.object({
-    jobs: z.array(z.object({
-      id: z.string(),
-      guest: z.number(),
-      name: z.string().optional(),
-      source: z.string().optional(),
-      target: z.string(),
-      schedule: z.string().optional(),
-      state: z.enum(["ok", "failing", "disabled", "never_synced", "unknown"]),
-      last_sync: z.string().optional().describe("UTC"),
-      last_sync_ago_s: z.number().optional(),
-      next_sync: z.string().optional().describe("UTC"),
-      duration_s: z.number().optional(),
-      fail_count: z.number(),
-      error: z.string().optional(),
-      log_tail: z.array(z.string()).optional(),
-    })),
+    jobs: rows(
+      "id, guest, name, source, target, schedule, state (ok, failing, disabled, never_synced, unknown), last_sync (UTC), last_sync_ago_s, next_sync, duration_s, fail_count, error, log_tail",
+    ),
   }),
   async handler(a, ctx) {
     const opts = { signal: ctx.signal };

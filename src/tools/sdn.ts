@@ -8,6 +8,7 @@ import { apiPath } from "../proxmox/encode.ts";
 import { flag, num } from "../proxmox/resources.ts";
 import { args } from "./args.ts";
 import { table } from "./format.ts";
+import { rows } from "./listing.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 
 const Zone = z.object({
@@ -47,25 +48,9 @@ const sdnList = defineTool({
   annotations: READ_ONLY,
   input: args({}),
   output: z.object({
-    zones: z.array(z.object({
-      zone: z.string(),
-      type: z.string(),
-      bridge: z.string().optional(),
-      ipam: z.string().optional(),
-      dhcp: z.string().optional(),
-      vnets: z.array(z.object({
-        vnet: z.string(),
-        tag: z.number().optional(),
-        alias: z.string().optional(),
-        vlanaware: z.boolean().optional(),
-        subnets: z.array(z.object({
-          cidr: z.string(),
-          gateway: z.string().optional(),
-          snat: z.boolean().optional(),
-          dhcp_ranges: z.array(z.string()).optional(),
-        })),
-      })),
-    })),
+    zones: rows(
+      "zone, type, bridge, ipam, dhcp, vnets (vnet, tag, alias, vlanaware, subnets: cidr, gateway, snat, dhcp_ranges)",
+    ),
   }),
   async handler(_a, ctx) {
     const opts = { signal: ctx.signal };
@@ -105,11 +90,11 @@ const sdnList = defineTool({
       vnets: vnetOut.filter((v) => v.zone === zn.zone).map(({ zone: _z, ...v }) => v),
     }));
     type VnetOut = (typeof out)[number]["vnets"][number];
-    const rows: { zn: (typeof out)[number]; v?: VnetOut }[] = out.flatMap((zn) =>
+    const lines: { zn: (typeof out)[number]; v?: VnetOut }[] = out.flatMap((zn) =>
       zn.vnets.length ? zn.vnets.map((v) => ({ zn, v })) : [{ zn }]
     );
     const text = zones.length
-      ? table(rows, [
+      ? table(lines, [
         ["zone", (r) => r.zn.zone],
         ["type", (r) => r.zn.type],
         ["bridge", (r) => r.zn.bridge],

@@ -29,6 +29,7 @@ import { sdnRoutes } from "./sdn.ts";
 import { snapshotRoutes } from "./snapshots.ts";
 import { storageRoutes } from "./storage.ts";
 import { taskRoutes } from "./tasks.ts";
+import { tfaRoutes } from "./tfa.ts";
 
 /** Every implemented endpoint. */
 export const routes: Readonly<Record<string, RouteHandler>> = {
@@ -56,6 +57,7 @@ export const routes: Readonly<Record<string, RouteHandler>> = {
   ...replicationRoutes,
   ...nodeHealthRoutes,
   ...sdnRoutes,
+  ...tfaRoutes,
 };
 
 const CREATE_CHECK = [
