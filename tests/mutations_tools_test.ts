@@ -64,8 +64,25 @@ Deno.test("mutating tools  change the simulated cluster as planned", async (t) =
     assert.equal(guests.get(100)!.status, "stopped");
     await ok(s, "guest_power", { vmid: 100, action: "start" });
     assert.equal(guests.get(100)!.status, "running");
-    await ok(s, "guest_power", { vmid: 100, action: "reboot" });
+    // Booted a day ago: a real reboot runs a qmreboot task and starts the uptime again.
+    guests.get(100)!.startedAt = Date.now() - 86_400_000;
+    const before = await ok(s, "guest_status", { vmid: 100 });
+    assert.ok(Number(before.uptime) >= 86_400, `uptime before the reboot: ${before.uptime}`);
+    const reboot = await ok(s, "guest_power", { vmid: 100, action: "reboot" });
+    assert.equal(reboot.status, "done");
+    assert.match(String(reboot.upid), /^UPID:pve1:.*:qmreboot:100:/);
+    const task = s.sim.state.tasks.get(String(reboot.upid));
+    assert.ok(task, "the reboot task exists in the cluster");
+    assert.equal(task.exitstatus, "OK");
+    assert.ok(
+      s.writes().some((w) =>
+        w.method === "POST" && w.path === "/nodes/pve1/qemu/100/status/reboot"
+      ),
+      "the reboot request was sent",
+    );
     assert.equal(guests.get(100)!.status, "running");
+    const after = await ok(s, "guest_status", { vmid: 100 });
+    assert.ok(Number(after.uptime ?? 0) < 86_400, `uptime after the reboot: ${after.uptime}`);
     await confirmed(s, "guest_power", { vmid: 100, action: "stop" });
     assert.equal(guests.get(100)!.status, "stopped");
     await ok(s, "guest_power", { vmid: 100, action: "start" });

@@ -20,14 +20,15 @@ class FakeApi implements ProxmoxApi {
   /** Paths whose GET fails like a guest that is not on that node. */
   missing = new Set<string>();
 
-  async get<T>(path: string, _params?: ApiParams, _opts?: ApiRequestOptions): Promise<T> {
+  async get<T>(path: string, _params?: ApiParams, opts?: ApiRequestOptions): Promise<T> {
     this.calls.push(path);
     if (path === "/cluster/resources") {
       const answer = structuredClone(this.resources);
-      if (this.gate) await this.gate;
+      if (this.gate) await held(this.gate, opts?.signal);
       return answer as T;
     }
     if (path === "/nodes") {
+      if (this.gate) await held(this.gate, opts?.signal);
       return this.resources.filter((r) => r.type === "node")
         .map((r) => ({ node: r.node, status: "online" })) as T;
     }
@@ -53,6 +54,24 @@ class FakeApi implements ProxmoxApi {
   count(path: string): number {
     return this.calls.filter((c) => c === path).length;
   }
+}
+
+/** Waits for `gate` like a real request: a request whose signal aborts fails. */
+function held(gate: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return gate;
+  return Promise.race([
+    gate,
+    new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    }),
+  ]);
+}
+
+/** Yields to pending promise callbacks until `done()` holds; at most `max` turns, no timers. */
+async function settle(done: () => boolean, max = 1_000): Promise<void> {
+  for (let i = 0; i < max && !done(); i++) await Promise.resolve();
+  assert.ok(done(), `not settled after ${max} turns`);
 }
 
 const RES = "/cluster/resources";
@@ -81,8 +100,7 @@ Deno.test("Inventory.resources()  caches a snapshot bounded in age", async (t) =
       const before = await inv.resources();
       assert.equal(before.at, 1_000_000);
       assert.equal(api.count(RES), 2);
-      await Promise.resolve();
-      await new Promise((r) => setTimeout(r, 0));
+      await settle(() => inv.cached?.at === 1_003_000);
       const after = await inv.resources();
       assert.equal(after.at, 1_003_000);
       assert.equal(api.count(RES), 2);
@@ -269,6 +287,28 @@ Deno.test("Inventory  shares one cache per backend and honours cancellation", as
       gate.resolve();
       assert.equal((await other).guestCount, 3);
       assert.equal(api.count(RES), 1);
+    },
+  );
+
+  await t.step(
+    "the shared node list is not cancelled by the caller that started it",
+    async () => {
+      const api = new FakeApi();
+      const inv = new Inventory(api, new ManualClock(0));
+      const gate = Promise.withResolvers<void>();
+      api.gate = gate.promise;
+      const controller = new AbortController();
+      const first = inv.nodes(controller.signal);
+      const second = inv.nodes();
+      const third = inv.requireNode("pve2");
+      controller.abort(new Error("cancelled by the client"));
+      await assert.rejects(first, /cancelled by the client/);
+      gate.resolve();
+      assert.deepEqual((await second).map((n) => n.node), ["pve1", "pve2"]);
+      assert.equal((await third).node, "pve2");
+      assert.equal(api.count("/nodes"), 1);
+      assert.deepEqual((await inv.nodes()).map((n) => n.node), ["pve1", "pve2"]);
+      assert.equal(api.count("/nodes"), 1, "the answer stays cached");
     },
   );
 });

@@ -4,15 +4,10 @@ import {
   parseResource,
   parseResources,
   ResourceSnapshot,
-  splitTags,
 } from "../src/proxmox/resources.ts";
 import { ToolInputError } from "../src/tools/context.ts";
 import { paginate, queryKey } from "../src/tools/paginate.ts";
-import {
-  type ResourceFilter,
-  selectResources,
-  sortResources,
-} from "../src/tools/resource_query.ts";
+import { type ResourceFilter, selectResources } from "../src/tools/resource_query.ts";
 
 /** A deterministic mixed inventory: nodes, storages, pools and guests in shuffled order. */
 function inventory(guests: number): ClusterResource[] {
@@ -44,8 +39,27 @@ function inventory(guests: number): ClusterResource[] {
   return parseResources(out.reverse());
 }
 
-/** The obvious O(n) implementation the indexed one must agree with. */
+/** Natural order written for the oracle: digit runs compare as numbers, other text by code. */
+function naturalCompare(a: string, b: string): number {
+  const chunks = (s: string) => s.toLowerCase().match(/\d+|\D+/g) ?? [];
+  const [x, y] = [chunks(a), chunks(b)];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const [p, q] = [x[i], y[i]];
+    const bothDigits = /^\d/.test(p) && /^\d/.test(q);
+    const d = bothDigits ? Number(p) - Number(q) : p < q ? -1 : p > q ? 1 : 0;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
+/**
+ * The obvious O(n) implementation the indexed one must agree with, sharing no code with it:
+ * filter, order by VMID then id, then order by `key` (values missing last in either direction,
+ * ties kept in that order).
+ */
 function naive(all: ClusterResource[], f: ResourceFilter, key: string, order: "asc" | "desc") {
+  const tagsOf = (r: ClusterResource) =>
+    (r.tags ?? "").split(/[;,\s]+/).filter(Boolean).map((t) => t.toLowerCase());
   const found = all.filter((r) => {
     if (f.type === "vm" && r.type !== "qemu" && r.type !== "lxc") return false;
     if (f.type && f.type !== "vm" && r.type !== f.type) return false;
@@ -54,16 +68,25 @@ function naive(all: ClusterResource[], f: ResourceFilter, key: string, order: "a
     if (f.pool && r.pool !== f.pool && !(r.type === "pool" && r.id === `/pool/${f.pool}`)) {
       return false;
     }
-    if (f.tag && !splitTags(r.tags).some((t) => t.toLowerCase() === f.tag!.toLowerCase())) {
-      return false;
-    }
+    if (f.tag && !tagsOf(r).includes(f.tag.toLowerCase())) return false;
     if (f.template !== undefined && Boolean(r.template) !== f.template) return false;
     if (f.name && !(r.name ?? r.storage ?? r.id).toLowerCase().includes(f.name.toLowerCase())) {
       return false;
     }
     return true;
   }).sort((a, b) => (a.vmid ?? Infinity) - (b.vmid ?? Infinity) || (a.id < b.id ? -1 : 1));
-  return sortResources(found, key, order).map((r) => r.id);
+  const dir = order === "asc" ? 1 : -1;
+  const ranked = found.map((r, i) => ({ r, i, v: (r as unknown as Record<string, unknown>)[key] }));
+  ranked.sort((a, b) => {
+    if (a.v === undefined || b.v === undefined) {
+      return a.v === b.v ? a.i - b.i : a.v === undefined ? 1 : -1;
+    }
+    const d = typeof a.v === "number" && typeof b.v === "number"
+      ? a.v - b.v
+      : naturalCompare(String(a.v), String(b.v));
+    return d * dir || a.i - b.i;
+  });
+  return ranked.map((x) => x.r.id);
 }
 
 Deno.test("selectResources()  agrees with a plain filter and sort", async (t) => {

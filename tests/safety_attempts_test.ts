@@ -21,30 +21,53 @@ interface Base {
   args: Args;
 }
 
-/** Counts attempts per category and checks that none of them changed anything. */
+/** What a call that did not execute came back as. */
+type Outcome = "refused" | "invalid" | "confirmation_required" | "dry_run";
+
+/** The SDK's answer to arguments the tool's input schema rejects. */
+const INVALID = /Input validation error|Invalid arguments for tool/;
+
+/** What `r` is; "executed" for anything that is none of the outcomes that change nothing. */
+function outcomeOf(r: CallResult): Outcome | "executed" {
+  if (r.isError) return INVALID.test(text(r)) ? "invalid" : "refused";
+  const status = r.structuredContent?.status;
+  return status === "confirmation_required" || status === "dry_run" ? status : "executed";
+}
+
+/** Makes attempts, checks each came back as expected and changed nothing, counts outcomes. */
 class Attempts {
-  counts = new Map<string, number>();
+  /** Outcomes observed, per kind. */
+  observed = new Map<Outcome, number>();
+  /** Outcomes observed, per category. */
+  byCategory = new Map<string, number>();
   constructor(readonly s: MutationStack) {}
 
-  async try(category: string, tool: string, args: Args, expect?: RegExp): Promise<CallResult> {
+  async try(
+    category: string,
+    tool: string,
+    args: Args,
+    want: Outcome,
+    expect?: RegExp,
+  ): Promise<CallResult> {
     const before = stateSnapshot(this.s.sim);
     const writes = this.s.writes().length;
     const r = await this.s.call(tool, args);
     const label = `${category}: ${tool} ${JSON.stringify(args).slice(0, 200)}`;
-    const status = r.structuredContent?.status;
-    assert.ok(
-      r.isError || status === "confirmation_required" || status === "dry_run",
-      `${label} was executed: ${text(r)}`,
-    );
+    const got = outcomeOf(r);
+    assert.notEqual(got, "executed", `${label} was executed: ${text(r)}`);
+    assert.equal(got, want, `${label} came back as ${got}, not ${want}: ${text(r)}`);
     if (expect) assert.match(text(r), expect, `${label}: ${text(r)}`);
     assert.equal(this.s.writes().length, writes, `${label} sent a write request`);
     assert.equal(stateSnapshot(this.s.sim), before, `${label} changed the cluster`);
-    this.counts.set(category, (this.counts.get(category) ?? 0) + 1);
+    this.observed.set(got, (this.observed.get(got) ?? 0) + 1);
+    const key = `${category} (${got})`;
+    this.byCategory.set(key, (this.byCategory.get(key) ?? 0) + 1);
     return r;
   }
 
-  get total(): number {
-    return [...this.counts.values()].reduce((a, b) => a + b, 0);
+  /** How many calls came back as `kind`. */
+  count(kind: Outcome): number {
+    return this.observed.get(kind) ?? 0;
   }
 }
 
@@ -100,7 +123,7 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
 
   const tokens: string[] = [];
   for (const b of bases) {
-    const r = await a.try("missing token", b.tool, b.args);
+    const r = await a.try("missing token", b.tool, b.args, "confirmation_required");
     assert.equal(r.structuredContent?.status, "confirmation_required", `${b.tool} ${text(r)}`);
     tokens.push(String(r.structuredContent?.confirmation_token));
   }
@@ -123,6 +146,7 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
         "malformed token",
         b.tool,
         { ...b.args, confirmation_token: g },
+        "refused",
         /^Refused: confirmation_token is not valid/,
       );
     }
@@ -132,6 +156,7 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
         "tampered token",
         b.tool,
         { ...b.args, confirmation_token: flip(t, at) },
+        "refused",
         /not valid for this call/,
       );
     }
@@ -140,6 +165,7 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
         "truncated/extended token",
         b.tool,
         { ...b.args, confirmation_token: cut },
+        "refused",
         /not valid/,
       );
     }
@@ -147,18 +173,26 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
       "other tool's token",
       b.tool,
       { ...b.args, confirmation_token: tokens[other] },
+      "refused",
       /it was issued for \w+, not /,
     );
     if (sameTool >= 0) {
-      await a.try("token of another call", b.tool, {
-        ...b.args,
-        confirmation_token: tokens[sameTool],
-      }, /issued for different arguments|plan is different/);
+      await a.try(
+        "token of another call",
+        b.tool,
+        {
+          ...b.args,
+          confirmation_token: tokens[sameTool],
+        },
+        "refused",
+        /issued for different arguments|plan is different/,
+      );
     }
     await a.try(
       "altered arguments",
       b.tool,
       { ...b.args, wait: false, confirmation_token: t },
+      "refused",
       /issued for different arguments/,
     );
     for (
@@ -174,6 +208,7 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
         "misspelled flag",
         b.tool,
         { ...b.args, [key]: t },
+        "invalid",
         /Unknown argument|Invalid arguments|Unrecognized key/,
       );
     }
@@ -182,6 +217,7 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
         "mistyped token",
         b.tool,
         { ...b.args, confirmation_token: bad },
+        "invalid",
         /Invalid arguments|expected/,
       );
     }
@@ -189,19 +225,21 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
       "mistyped dry_run",
       b.tool,
       { ...b.args, dry_run: "no", confirmation_token: t },
+      "invalid",
       /Invalid arguments|expected/,
     );
     await a.try(
       "misspelled dry_run",
       b.tool,
       { ...b.args, dryrun: false, confirmation_token: t },
+      "invalid",
       /Unknown argument|Invalid arguments/,
     );
     const dry = await a.try("dry run with a valid token", b.tool, {
       ...b.args,
       dry_run: true,
       confirmation_token: t,
-    });
+    }, "dry_run");
     assert.equal(dry.structuredContent?.status, "dry_run");
   }
 
@@ -209,10 +247,16 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
   const g106 = st.guests.get(106)!;
   const name = g106.config.name;
   g106.config.name = "renamed-meanwhile";
-  await a.try("plan changed since the token", "guest_update", {
-    ...bases[updateIdx].args,
-    confirmation_token: tokens[updateIdx],
-  }, /the cluster changed since it was issued/);
+  await a.try(
+    "plan changed since the token",
+    "guest_update",
+    {
+      ...bases[updateIdx].args,
+      confirmation_token: tokens[updateIdx],
+    },
+    "refused",
+    /the cluster changed since it was issued/,
+  );
   g106.config.name = name;
 
   const outOfScope: Base[] = [
@@ -227,28 +271,47 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
         "out of scope",
         b.tool,
         { ...b.args, ...(t ? { confirmation_token: t } : {}) },
+        "refused",
         /outside this server's scope: VMID 211 is in denied_vmids/,
       );
     }
   }
   for (const t of [undefined, ...tokens]) {
-    await a.try("protected guest", "guest_delete", {
-      vmid: 101,
-      ...(t ? { confirmation_token: t } : {}),
-    }, /protection flag set, so it can't be deleted/);
+    await a.try(
+      "protected guest",
+      "guest_delete",
+      {
+        vmid: 101,
+        ...(t ? { confirmation_token: t } : {}),
+      },
+      "refused",
+      /protection flag set, so it can't be deleted/,
+    );
   }
   for (const t of [undefined, tokens[updateIdx]]) {
-    await a.try("protected guest", "guest_update", {
-      vmid: 103,
-      delete: ["scsi1"],
-      ...(t ? { confirmation_token: t } : {}),
-    }, /protection flag set, so it can't have disks removed/);
-    await a.try("protected guest", "backup_restore", {
-      archive: st.volumes.find((v) => v.vmid === 103)!.volid,
-      vmid: 103,
-      force: true,
-      ...(t ? { confirmation_token: t } : {}),
-    }, /is running|protection flag/);
+    await a.try(
+      "protected guest",
+      "guest_update",
+      {
+        vmid: 103,
+        delete: ["scsi1"],
+        ...(t ? { confirmation_token: t } : {}),
+      },
+      "refused",
+      /protection flag set, so it can't have disks removed/,
+    );
+    await a.try(
+      "protected guest",
+      "backup_restore",
+      {
+        archive: st.volumes.find((v) => v.vmid === 103)!.volid,
+        vmid: 103,
+        force: true,
+        ...(t ? { confirmation_token: t } : {}),
+      },
+      "refused",
+      /is running|protection flag/,
+    );
   }
 
   // Replay: a token that was used once is refused when the same plan comes round again.
@@ -261,10 +324,16 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
   assert.equal(st.guests.get(100)!.status, "stopped");
   assert.ok(!(await s.call("guest_power", { vmid: 100, action: "start" })).isError);
   for (let i = 0; i < 5; i++) {
-    await a.try("replayed token", "guest_power", {
-      ...bases[stopIdx].args,
-      confirmation_token: tokens[stopIdx],
-    }, /already used/);
+    await a.try(
+      "replayed token",
+      "guest_power",
+      {
+        ...bases[stopIdx].args,
+        confirmation_token: tokens[stopIdx],
+      },
+      "refused",
+      /already used/,
+    );
   }
 
   clock.advance(300_001);
@@ -274,6 +343,7 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
       "expired token",
       b.tool,
       { ...b.args, confirmation_token: tokens[i] },
+      "refused",
       /it expired/,
     );
   }
@@ -281,14 +351,22 @@ Deno.test("no destructive call runs without a valid confirmation (programmatic a
   const audit = s.safety.audit.lines.map((l) => JSON.parse(l));
   const executed = audit.filter((l) => l.event === "execute");
   assert.equal(executed.length, 2, "only the legitimate stop and start were executed");
-  console.log(`attempts: ${a.total}`, Object.fromEntries(a.counts));
-  assert.ok(a.total >= 200, `only ${a.total} attempts`);
+  // The audit log saw every refusal, prompt and dry run the client saw, and nothing else.
+  const decisions = (d: string) => audit.filter((l) => l.event === "decision" && l.decision === d);
+  assert.equal(decisions("refused").length, a.count("refused"));
+  assert.equal(decisions("confirmation-required").length, a.count("confirmation_required"));
+  assert.equal(decisions("dry-run").length, a.count("dry_run"));
+  assert.equal(a.count("confirmation_required"), bases.length);
+  assert.equal(a.count("dry_run"), bases.length);
+  assert.ok(a.count("refused") >= 150, `only ${a.count("refused")} refusals observed`);
+  assert.ok(a.count("invalid") >= 100, `only ${a.count("invalid")} argument errors observed`);
 });
 
 Deno.test("read-only mode refuses every changing tool, with or without tokens", async () => {
   await using s = await startMutationStack({ readOnly: true });
   const a = new Attempts(s);
   const writers = catalogue.filter((t) => !t.annotations.readOnlyHint);
+  const listed = new Set((await s.client.listTools()).tools.map((t) => t.name));
   const argSets: Args[] = [
     { vmid: 100 },
     { vmid: 100, action: "stop" },
@@ -296,9 +374,18 @@ Deno.test("read-only mode refuses every changing tool, with or without tokens", 
     { vmid: 105, dry_run: true },
   ];
   for (const tool of writers) {
+    assert.equal(listed.has(tool.name), false, `${tool.name} is listed on a read-only server`);
     for (const args of argSets) {
-      await a.try("read-only", tool.name, args, /read-only|not found|Invalid arguments|Unknown/);
+      // Refused for being a writer: never an argument error, never a prompt or a dry run.
+      await a.try(
+        "read-only",
+        tool.name,
+        args,
+        "refused",
+        new RegExp(`Tool ${tool.name} not found|this server is read-only`),
+      );
     }
   }
-  assert.ok(a.total >= writers.length * argSets.length);
+  assert.equal(a.count("refused"), writers.length * argSets.length);
+  assert.equal(s.safety.audit.lines.length, 0, "nothing reached the pipeline as a change");
 });

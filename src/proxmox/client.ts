@@ -6,6 +6,7 @@
  * @module
  */
 import type { HttpMethod } from "./api_schema/schema.ts";
+import { abortable, abortableSleep } from "../util/abort.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
 import { type LoginForm, type Ticket, TicketSession } from "./auth.ts";
@@ -601,56 +602,4 @@ function readErrorBody(
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Waits for `promise` unless `signal` aborts first (then rejects with its reason). */
-function abortable<T>(
-  promise: Promise<T>,
-  signal?: AbortSignal,
-  onAbort?: () => unknown,
-): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    onAbort?.();
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      try {
-        const result = onAbort?.();
-        if (result instanceof Promise) result.catch(() => {});
-      } catch {
-        // Cancelling a body that is already closed is fine.
-      }
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", abort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", abort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", abort);
-        reject(error);
-      },
-    );
-  });
-}
-
-/** `setTimeout` as a promise that rejects with the signal's reason on abort. */
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(id);
-      reject(signal?.reason);
-    };
-    const id = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

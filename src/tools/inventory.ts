@@ -19,6 +19,7 @@ import {
   parseResources,
   ResourceSnapshot,
 } from "../proxmox/resources.ts";
+import { abortable } from "../util/abort.ts";
 import type { Clock } from "../util/clock.ts";
 import { type ProxmoxApi, ToolInputError } from "./context.ts";
 
@@ -85,14 +86,15 @@ export class Inventory {
   nodes(signal?: AbortSignal): Promise<NodeEntry[]> {
     const now = this.#clock.now();
     if (!this.#nodes || now - this.#nodes.at > this.#ttl.nodes) {
-      const value = this.#api.get("/nodes", undefined, { signal })
+      // Shared by every caller, so no caller's signal may abort it; each stops waiting alone.
+      const value = this.#api.get("/nodes")
         .then((data) => z.array(NodeEntry).parse(data));
       this.#nodes = { at: now, value };
       value.catch(() => {
         if (this.#nodes?.value === value) this.#nodes = undefined;
       });
     }
-    return this.#nodes.value;
+    return abortable(this.#nodes.value, signal);
   }
 
   /** Returns the node named `name`, or throws an error listing the known nodes. */
@@ -181,6 +183,11 @@ export class Inventory {
     }
   }
 
+  /** The snapshot held now, whatever its age; undefined before the first reading. Reads nothing. */
+  get cached(): ResourceSnapshot | undefined {
+    return this.#snapshot;
+  }
+
   /** Drops cached data so the next call reads the cluster again. */
   invalidate(): void {
     this.#nodes = undefined;
@@ -238,15 +245,4 @@ export function isMissingGuest(error: unknown): boolean {
   if (error.status === 404) return true;
   return (error.status === 500 || error.status === 400) &&
     /does not exist|not found|no such (vm|guest|container)/i.test(error.apiMessage);
-}
-
-/** `promise`, or a rejection with the signal's reason when `signal` aborts first. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
 import { num } from "../proxmox/resources.ts";
 import { parseUpid } from "../proxmox/upid.ts";
+import { abortableSleep } from "../util/abort.ts";
 import { systemClock } from "../util/clock.ts";
 import type { TaskWaitSettings, ToolContext } from "./context.ts";
 
@@ -20,6 +21,8 @@ export interface TaskOutcome {
   exitstatus?: string;
   /** The last lines of the task log. */
   tail: string[];
+  /** How many log lines the task wrote (only the tail is kept). */
+  logLines: number;
   /** Milliseconds waited. */
   waitedMs: number;
 }
@@ -41,22 +44,6 @@ export class TaskCancelledError extends Error {
   }
 }
 
-/** Waits `ms` unless `signal` aborts first (then rejects with its reason). */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /** Defaults: wait up to 5 minutes, poll every second. */
 export const DEFAULT_TASK_WAIT: TaskWaitSettings = {
   timeoutMs: 300_000,
@@ -67,6 +54,10 @@ export const DEFAULT_TASK_WAIT: TaskWaitSettings = {
 
 const Status = z.object({ status: z.string(), exitstatus: z.string().optional() }).loose();
 const LogLines = z.array(z.object({ n: num, t: z.string() }).loose());
+
+/** Log lines asked for per request, and the most requests per read of the log. */
+const LOG_PAGE = 500;
+const LOG_PAGES_PER_READ = 100;
 
 /** Options of one wait. */
 export interface WaitOptions {
@@ -88,13 +79,21 @@ export async function waitForTask(
   const base = apiPath`/nodes/${node}/tasks/${upid}`;
   const started = settings.clock.now();
   const tailLines = opts.tailLines ?? 10;
+  // Only the tail is kept; `read` counts every line so the next read starts after them.
   const lines: string[] = [];
+  let read = 0;
   let tick = 0;
+  // Reads pages until the log is caught up (a full page means there may be more), bounded.
   const follow = async (signal: AbortSignal) => {
-    const more = LogLines.parse(
-      await ctx.api.get(`${base}/log`, { start: lines.length, limit: 500 }, { signal }),
-    );
-    for (const l of more) lines.push(l.t);
+    for (let page = 0; page < LOG_PAGES_PER_READ; page++) {
+      const more = LogLines.parse(
+        await ctx.api.get(`${base}/log`, { start: read, limit: LOG_PAGE }, { signal }),
+      );
+      read += more.length;
+      lines.push(...more.slice(-tailLines).map((l) => l.t));
+      if (lines.length > tailLines) lines.splice(0, lines.length - tailLines);
+      if (more.length < LOG_PAGE) return;
+    }
   };
   try {
     while (true) {
@@ -109,7 +108,7 @@ export async function waitForTask(
         await follow(ctx.signal);
         const exit = s.exitstatus ?? "unknown";
         const state = exit === "OK" ? "ok" : exit.startsWith("WARNINGS") ? "warnings" : "failed";
-        return { upid, state, exitstatus: exit, tail: lines.slice(-tailLines), waitedMs };
+        return { upid, state, exitstatus: exit, tail: [...lines], logLines: read, waitedMs };
       }
       if (ctx.progress) {
         await ctx.progress({
@@ -118,7 +117,7 @@ export async function waitForTask(
         }).catch(() => {});
       }
       if (waitedMs >= settings.timeoutMs) {
-        return { upid, state: "timeout", tail: lines.slice(-tailLines), waitedMs };
+        return { upid, state: "timeout", tail: [...lines], logLines: read, waitedMs };
       }
       await settings.sleep(Math.min(settings.pollMs, settings.timeoutMs - waitedMs), ctx.signal);
     }
