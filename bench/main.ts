@@ -139,7 +139,9 @@ async function main(argv: string[]): Promise<number> {
   const results: ScenarioResult[] = [];
   for (const scenario of opts.scenarios) {
     log(`scenario ${scenario}: starting the simulator`);
+    const simStarted = performance.now();
     await using sim = await startSimulator({ scenario });
+    const simulatorStartMs = performance.now() - simStarted;
     const tmp = await Deno.makeTempDir({ prefix: "proxmox-mcp-bench-" });
     try {
       await Deno.writeTextFile(`${tmp}/ca.pem`, sim.caCert);
@@ -164,6 +166,7 @@ async function main(argv: string[]): Promise<number> {
         scenario,
         guests: bench.guests.length,
         nodes: bench.nodes.length,
+        simulatorStartMs,
         sizes: { toolsList: { tools: 0, bytes: 0, tokens: 0, largest: [] }, answers: {} },
         transports: [],
       };

@@ -81,6 +81,8 @@ export interface ScenarioResult {
   scenario: string;
   guests: number;
   nodes: number;
+  /** Time to build the scenario and start the simulator on loopback, in ms. */
+  simulatorStartMs?: number;
   sizes: {
     toolsList: { tools: number; bytes: number; tokens: number; largest: [string, number][] };
     answers: Record<string, AnswerSize>;
@@ -112,6 +114,14 @@ export function checkTargets(results: ScenarioResult[], graph?: StartupGraph): T
     );
   }
   for (const scen of results) {
+    if (scen.simulatorStartMs !== undefined) {
+      const limit = scen.guests >= 1000 ? 2000 : 1000;
+      check(
+        `${scen.scenario} simulator starts in < ${limit} ms`,
+        `${fmt(scen.simulatorStartMs, 0)} ms (${scen.guests} guests)`,
+        scen.simulatorStartMs < limit,
+      );
+    }
     for (const t of scen.transports) checkTransport(check, scen, t);
   }
   return out;

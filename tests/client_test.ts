@@ -49,8 +49,15 @@ function loopback(handler: Handler, tls = false) {
       body: await req.text(),
     };
     requests.push(seen);
+    for (const w of [...waiters]) {
+      if (requests.length >= w.count) {
+        waiters.delete(w);
+        w.resolve();
+      }
+    }
     return await handler(req, seen);
   });
+  const waiters = new Set<{ count: number; resolve: () => void }>();
   const closedPort = () => server.addr.port;
   return {
     url: `${tls ? "https" : "http"}://127.0.0.1:${server.addr.port}`,
@@ -58,6 +65,17 @@ function loopback(handler: Handler, tls = false) {
     requests,
     /** Resolves handlers that wait on it (timeouts, held requests). */
     release: release.promise,
+    /** Resolves once `count` requests arrived; rejects after 10 s. */
+    arrived(count: number): Promise<void> {
+      if (requests.length >= count) return Promise.resolve();
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      const timer = setTimeout(
+        () => reject(new Error(`only ${requests.length} of ${count} requests arrived in 10 s`)),
+        10_000,
+      );
+      waiters.add({ count, resolve: () => (clearTimeout(timer), resolve()) });
+      return promise;
+    },
     api: () => requests.filter((r) => r.path !== "/api2/json/access/ticket"),
     logins: () => requests.filter((r) => r.path === "/api2/json/access/ticket"),
     async [Symbol.asyncDispose]() {
@@ -343,7 +361,7 @@ Deno.test("ProxmoxClient  shares one login between concurrent requests", async (
   await using srv = loopback(ticketServer({ loginDelay: gate.promise }));
   await using api = ticketClient(srv.url);
   const pending = Array.from({ length: 5 }, (_, i) => api.get(`/nodes/pve${i}/status`));
-  await new Promise((r) => setTimeout(r, 20));
+  await srv.arrived(1); // the login is held at the server
   gate.resolve();
   const results = await Promise.all(pending);
   assert.equal(results.length, 5);
@@ -540,7 +558,8 @@ Deno.test("ProxmoxClient  times out and honours the caller's abort", async (t) =
     const ctrl = new AbortController();
     const reason = new Error("cancelled by the MCP client");
     const pending = api.get("/nodes", undefined, { signal: ctrl.signal });
-    setTimeout(() => ctrl.abort(reason), 20);
+    await srv.arrived(1); // the request is held at the server
+    ctrl.abort(reason);
     const err = await pending.catch((e) => e);
     assert.equal(err, reason);
     assert.equal(delays.length, 0);

@@ -418,6 +418,12 @@ Deno.test("mutating tools  change the simulated cluster as planned", async (t) =
     await fails(
       s,
       "guest_update",
+      { vmid: 203, delete: ["rootfs"] },
+      /rootfs can't be deleted: it is the container's root disk/,
+    );
+    await fails(
+      s,
+      "guest_update",
       { vmid: 105, delete: ["net7"] },
       /Config key net7 is not set on 105/,
     );

@@ -431,8 +431,11 @@ Deno.test("audit log  records every decision with secrets redacted; the chain ve
 });
 
 Deno.test("long tasks  send progress in order, honour cancellation and time out", async (t) => {
+  // Wall time, plus jumps: tasks run in real time while waited for, and end when told to.
+  let shift = 0;
+  const simClock = { now: () => Date.now() + shift };
   await using s = await startMutationStack({
-    simulator: { taskDurationMs: 400 },
+    simulator: { taskDurationMs: 400, clock: simClock },
     tasks: { pollMs: 20 },
     config: { protected_tags: [] },
   });
@@ -462,25 +465,24 @@ Deno.test("long tasks  send progress in order, honour cancellation and time out"
       { onprogress: () => ac.abort(), signal: ac.signal },
     );
     await assert.rejects(call, /abort/i);
-    const task = () =>
-      [...s.sim.state.tasks.values()].find((x) => x.type === "vzdump" && x.id === "106")!;
-    for (let i = 0; i < 50 && task().status === "running"; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.equal(task().exitstatus, "interrupted by signal");
-    for (
-      let i = 0;
-      i < 50 && !s.safety.audit.lines.at(-1)!.includes('"outcome":"cancelled"');
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    const last = JSON.parse(s.safety.audit.lines.at(-1)!);
+    // The server stops the task, then records the cancelled outcome.
+    const last = await s.audited((r) => r.tool === "backup_run" && r.event === "result");
     assert.equal(last.outcome, "cancelled");
-    assert.match(last.error, /stopped waiting and stopped task/);
+    assert.match(String(last.error), /stopped waiting and stopped task/);
+    const task = [...s.sim.state.tasks.values()].find((x) =>
+      x.type === "vzdump" && x.id === "106"
+    )!;
+    assert.equal(task.exitstatus, "interrupted by signal");
+    assert.ok(
+      s.writes().some((w) =>
+        w.method === "DELETE" && decodeURIComponent(w.path).includes(task.upid)
+      ),
+      "the task was stopped",
+    );
   });
 
   await t.step("cancelling a power action stops waiting but leaves the task running", async () => {
+    const writes = s.writes().length;
     const ac = new AbortController();
     const call = s.client.callTool(
       { name: "guest_power", arguments: { vmid: 100, action: "start" } },
@@ -488,9 +490,15 @@ Deno.test("long tasks  send progress in order, honour cancellation and time out"
       { onprogress: () => ac.abort(), signal: ac.signal },
     );
     await assert.rejects(call, /abort/i);
+    const last = await s.audited((r) => r.tool === "guest_power" && r.outcome === "cancelled");
+    assert.match(String(last.error), /stopped waiting; task .* is still running/);
     const task = [...s.sim.state.tasks.values()].findLast((x) => x.type === "qmstart")!;
     assert.equal(task.status, "running");
-    await new Promise((r) => setTimeout(r, 450));
+    assert.ok(
+      !s.writes().slice(writes).some((w) => w.method === "DELETE"),
+      "the task was not stopped",
+    );
+    shift += 1000; // past the task's end
     const status = await s.call("task_status", { upid: task.upid });
     assert.equal(status.structuredContent?.exitstatus, "OK", "not stopped by the cancellation");
   });
@@ -517,12 +525,13 @@ Deno.test("logging  operations go to MCP logging notifications once the client s
     got.push(n.params as { level: string; data: unknown });
   });
   await s.call("guest_power", { vmid: 100, action: "shutdown" });
-  await new Promise((r) => setTimeout(r, 20));
+  // A round trip after the calls: notifications sent before it have arrived (one ordered stream).
+  await s.client.ping();
   assert.equal(got.length, 0, "nothing before logging/setLevel");
   await s.client.setLoggingLevel("info");
   await s.call("guest_power", { vmid: 100, action: "start" });
   await s.call("guest_delete", { vmid: 100 });
-  await new Promise((r) => setTimeout(r, 20));
+  await s.client.ping();
   const messages = got.map((g) => (g.data as { message: string }).message);
   assert.ok(messages.includes("guest_power: allowed"), messages.join(" | "));
   const refused = got.find((g) =>

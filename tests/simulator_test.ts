@@ -30,12 +30,10 @@ async function ticketAuth(api: SimApi, username: string, password: string) {
   return { kind: "ticket" as const, ticket: d.ticket, csrf: d.CSRFPreventionToken };
 }
 
-Deno.test("startSimulator()  starts fast on loopback only and serves TLS with the test CA", async (t) => {
-  await t.step("default scenario starts quickly", async () => {
-    const t0 = performance.now();
+Deno.test("startSimulator()  starts on loopback only and serves TLS with the test CA", async (t) => {
+  // How fast it starts is measured by the benchmark (`deno task bench`), not asserted here.
+  await t.step("default scenario starts on loopback", async () => {
     await using sim = await startSimulator();
-    const elapsed = performance.now() - t0;
-    assert.ok(elapsed < 1000, `startup took ${elapsed} ms`);
     assert.match(sim.url, /^https:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(sim.state.nodes.size, 3);
     assert.equal(sim.state.guests.size, 15);
@@ -890,9 +888,7 @@ Deno.test("simulator faults  inject latency, failures, node outages and count re
 
 Deno.test("simulator large scenario  is deterministic and answers without a socket", async (t) => {
   const clock = new ManualClock(Date.UTC(2026, 10, 25, 9, 0, 0));
-  const t0 = performance.now();
   const core = new SimulatorCore({ scenario: "large", seed: 7, clock });
-  const built = performance.now() - t0;
   const { admin } = core.credentials;
   const headers = { Authorization: `PVEAPIToken=${admin.tokenId}=${admin.tokenSecret}` };
   const get = async (path: string) => {
@@ -904,7 +900,6 @@ Deno.test("simulator large scenario  is deterministic and answers without a sock
   };
 
   await t.step("10,000 guests over 20 nodes", async () => {
-    assert.ok(built < 2000, `large scenario took ${built} ms`);
     assert.equal(core.state.guests.size, 10_000);
     assert.equal(core.state.nodes.size, 20);
     const r = await get("/cluster/resources?type=vm");

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { z } from "zod";
 import type { ApiParams } from "../tools/context.ts";
 import { redact } from "./redact.ts";
 
@@ -170,14 +171,23 @@ export function targetLabel(t: Target): string {
   }
 }
 
+/**
+ * How a mutating call ended. done: finished; started: task running, not waited for
+ * (wait=false); running: still running when the wait ended; dry_run: plan only;
+ * confirmation_required: nothing done, repeat with the token.
+ */
+export const MUTATION_STATUS = z.enum([
+  "done",
+  "started",
+  "running",
+  "dry_run",
+  "confirmation_required",
+]);
+
 /** What a mutating tool returns (plus tool-specific fields). */
 export interface MutationOutcome {
-  /**
-   * done: finished; started: task running, not waited for (wait=false); running: still running
-   * when the wait ended; dry_run: plan only; confirmation_required: nothing done, repeat with
-   * the token.
-   */
-  status: "done" | "started" | "running" | "dry_run" | "confirmation_required";
+  /** See {@link MUTATION_STATUS}. */
+  status: z.infer<typeof MUTATION_STATUS>;
   summary: string;
   plan?: PlanView;
   confirmation_token?: string;

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ToolOutput } from "../tools/tool.ts";
+import type { CONTROL_SHAPE } from "../tools/params.ts";
 import { canonicalJson, sha256Hex } from "./canonical.ts";
 import {
   type Change,
@@ -20,8 +21,14 @@ import { PolicyRefusal, type Stage, type ToolCall } from "./pipeline.ts";
 import { withTargets } from "./scope.ts";
 import type { ConfirmationTokens } from "./tokens.ts";
 
-/** Arguments every mutating tool takes that are not part of what it does. */
-export const CONTROL_ARGS = ["dry_run", "confirmation_token"] as const;
+/**
+ * Control arguments a token is not bound to: the token itself, and `dry_run` (a dry run never
+ * executes). `wait` stays bound: the user confirmed the call as shown, waiting included. Typed
+ * against {@link CONTROL_SHAPE}, so a renamed or removed control argument fails the type check.
+ */
+export const UNBOUND_ARGS = ["dry_run", "confirmation_token"] as const satisfies readonly (
+  keyof typeof CONTROL_SHAPE
+)[];
 
 /** What the human is asked, and what they answered. */
 export interface ElicitRequest {
@@ -48,10 +55,10 @@ export interface ConfirmationOptions {
   approval?: { policy: ApprovalPolicy; board: ApprovalBoard; now: () => number };
 }
 
-/** Hash of the arguments a token is bound to: everything but the control arguments. */
+/** Hash of the arguments a token is bound to: everything but {@link UNBOUND_ARGS}. */
 export function argsHash(args: Record<string, unknown>): string {
   const bound = { ...args };
-  for (const k of CONTROL_ARGS) delete bound[k];
+  for (const k of UNBOUND_ARGS) delete bound[k];
   return sha256Hex(canonicalJson(bound));
 }
 

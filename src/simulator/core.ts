@@ -42,6 +42,7 @@ export class SimulatorCore {
   readonly credentials: Credentials;
   /** API requests served so far. */
   requests = 0;
+  #arrivals = new Set<{ count: number; resolve: () => void }>();
   /** SHA-256 fingerprint of the served certificate (shown as nodes' `ssl_fingerprint`). */
   readonly fingerprint = simulatorServerFingerprint;
 
@@ -65,6 +66,34 @@ export class SimulatorCore {
     this.tasks.settle(now);
     this.tickets = new TicketAuthority(this.clock);
     this.faults = new Faults(this.state, () => this.tickets.rotate());
+  }
+
+  /** Counts one arriving request and wakes those waiting for that many. */
+  countRequest(): void {
+    this.requests++;
+    for (const a of this.#arrivals) {
+      if (this.requests >= a.count) {
+        this.#arrivals.delete(a);
+        a.resolve();
+      }
+    }
+  }
+
+  /**
+   * Resolves once `count` requests in all have arrived (before they are answered), or rejects
+   * with the reason of `signal` when it aborts first: tests wait on this instead of polling.
+   */
+  requestsReached(count: number, signal?: AbortSignal): Promise<void> {
+    if (this.requests >= count) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const arrival = { count, resolve };
+    this.#arrivals.add(arrival);
+    signal?.addEventListener("abort", () => {
+      this.#arrivals.delete(arrival);
+      reject(signal.reason);
+    }, { once: true });
+    return promise;
   }
 
   /** The node whose API answers (the first node); it is never proxied. */

@@ -172,7 +172,7 @@ function checkPermissions(
  * applies injected latency and failures, and maps errors to PVE's wire format.
  */
 export async function handleApiRequest(sim: SimulatorCore, request: Request): Promise<Response> {
-  sim.requests++;
+  sim.countRequest();
   if (sim.faults.latencyMs > 0) await delay(sim.faults.latencyMs);
   try {
     const response = await pipeline(sim, request);

@@ -171,12 +171,14 @@ const guestUpdate = defineMutation({
     if (a.delete?.length) {
       const disks = new Set(diskKeys(g.type, g.config));
       for (const key of a.delete) {
+        if (key === "rootfs") {
+          throw new ToolInputError("rootfs can't be deleted: it is the container's root disk");
+        }
         if (!DELETABLE.test(key)) {
           throw new ToolInputError(
             `Config key ${key} can't be deleted with this tool: allowed are netN, disks, unusedN, ipconfigN, usbN, serialN, description, tags, onboot, startup`,
           );
         }
-        if (key === "rootfs") throw new ToolInputError("rootfs can't be deleted");
         if (!(key in g.config)) {
           throw new ToolInputError(
             `Config key ${key} is not set on ${g.vmid}: keys are ${

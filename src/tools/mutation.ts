@@ -17,7 +17,7 @@ import {
   taskUnknownMessage,
   unknownOutcomeMessage,
 } from "./outcome.ts";
-import { type Change, type MutationOutcome, type Plan } from "../safety/change.ts";
+import { type Change, MUTATION_STATUS, type MutationOutcome, type Plan } from "../safety/change.ts";
 import { redactText } from "../safety/redact.ts";
 import { CHECKPOINTS, PolicyRefusal, type ToolCall } from "../safety/pipeline.ts";
 import { args } from "./args.ts";
@@ -26,12 +26,8 @@ import type { ToolContext } from "./context.ts";
 import { describeTask, type TaskOutcome, waitForTask } from "./task_wait.ts";
 import type { Tool, ToolOutput, Toolset } from "./tool.ts";
 
-/** The control arguments as handlers see them. */
-export interface ControlArgs {
-  dry_run?: boolean;
-  confirmation_token?: string;
-  wait: boolean;
-}
+/** The control arguments as handlers see them (after defaults). */
+export type ControlArgs = z.infer<z.ZodObject<typeof CONTROL_SHAPE>>;
 
 /**
  * Result fields common to every mutating tool. Only the ones a client acts on are declared, to
@@ -39,7 +35,7 @@ export interface ControlArgs {
  * `exitstatus`, `log_tail` and `warnings` (the output schema allows extra fields).
  */
 export const OUTCOME_SHAPE = {
-  status: z.enum(["done", "started", "running", "dry_run", "confirmation_required"]),
+  status: MUTATION_STATUS,
   summary: z.string(),
   confirmation_token: z.string().optional(),
   upid: z.string().optional(),

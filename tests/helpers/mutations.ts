@@ -75,6 +75,13 @@ export interface MutationStack extends AsyncDisposable {
   call(name: string, args?: Record<string, unknown>): Promise<CallResult>;
   /** Write requests (POST/PUT/DELETE) the server sent so far. */
   writes(): RecordedRequest[];
+  /**
+   * Resolves with the first audit record (parsed) matching `match`, already written or written
+   * later; rejects after `timeoutMs` (default 10 s). Tests wait on this instead of sleeping.
+   */
+  audited(match: (record: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<
+    Record<string, unknown>
+  >;
 }
 
 /** The text content of a result. */
@@ -96,6 +103,14 @@ export async function startMutationStack(opts: MutationStackOptions = {}): Promi
   const clock = opts.clock ?? systemClock;
   const settings = { ...safetySettings(opts.config), ...opts.settings };
   const safety = await openSafety(settings, { clock, auditPath: opts.auditPath });
+  const auditWaiters = new Set<(record: Record<string, unknown>) => boolean>();
+  const append = safety.audit.append.bind(safety.audit);
+  safety.audit.append = async (record) => {
+    const line = await append(record);
+    const parsed = JSON.parse(line);
+    for (const w of [...auditWaiters]) if (w(parsed)) auditWaiters.delete(w);
+    return line;
+  };
   const server = buildServer(
     {
       client: recorder,
@@ -143,6 +158,23 @@ export async function startMutationStack(opts: MutationStackOptions = {}): Promi
       return await client.callTool({ name, arguments: args }) as CallResult;
     },
     writes: () => recorder.requests.filter((r) => r.method !== "GET"),
+    audited(match, timeoutMs = 10_000) {
+      const found = safety.audit.lines.map((l) => JSON.parse(l)).find(match);
+      if (found) return Promise.resolve(found);
+      const { promise, resolve, reject } = Promise.withResolvers<Record<string, unknown>>();
+      const timer = setTimeout(() => {
+        auditWaiters.delete(waiter);
+        reject(new Error(`no matching audit record within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = (record: Record<string, unknown>) => {
+        if (!match(record)) return false;
+        clearTimeout(timer);
+        resolve(record);
+        return true;
+      };
+      auditWaiters.add(waiter);
+      return promise;
+    },
     async [Symbol.asyncDispose]() {
       await client.close();
       await server.close();
