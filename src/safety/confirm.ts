@@ -3,6 +3,12 @@
  * tag) runs only once confirmed: by the human through MCP elicitation when the client supports
  * it, otherwise by repeating the call with the one-time token the first call returned.
  *
+ * A human's answer can come minutes after the question. So after they answer, the call is
+ * planned again and runs through every stage again (`ToolCall.replan`): scope and protection are
+ * checked against the cluster as it is then, and if the plan or the reasons for confirming differ
+ * from what the human saw, they are asked again (elicitation, at most three times) or the call is
+ * refused (human approval).
+ *
  * @module
  */
 import type { ToolOutput } from "../tools/tool.ts";
@@ -18,7 +24,6 @@ import {
 import type { ApprovalBoard, ApprovalPolicy } from "./approvals.ts";
 import { awaitApproval, effectiveMode } from "./human_approval.ts";
 import { PolicyRefusal, type Stage, type ToolCall } from "./pipeline.ts";
-import { withTargets } from "./scope.ts";
 import type { ConfirmationTokens } from "./tokens.ts";
 
 /**
@@ -93,36 +98,52 @@ export function confirmationStage(opts: ConfirmationOptions): Stage {
       : canElicit
       ? "elicitation"
       : "token";
+    const fingerprint = confirmedFingerprint(change, reasons);
+    const prior = call.confirmed;
     if (mode === "human" && approval) {
-      const fingerprint = planHash(change);
+      if (prior) {
+        if (prior.fingerprint !== fingerprint) {
+          throw new PolicyRefusal(
+            `Refused: the cluster changed while ${change.summary} waited for approval, so the ` +
+              "approved plan is not what would be sent now. Nothing was changed. Call again to " +
+              "get the new plan approved",
+            "approval",
+          );
+        }
+        call.record.decision = "confirmed";
+        call.record.confirmedBy = "human";
+        call.record.approvedBy = prior.by;
+        call.record.approvalChannel = prior.channel;
+        call.passed.add("confirmation");
+        return next();
+      }
       const d = await awaitApproval(call, change, reasons, {
         board: approval.board,
         ttlMs: opts.tokens.ttlMs,
         now: approval.now(),
-        fingerprint,
+        fingerprint: planHash(change),
       });
-      const fresh = await withTargets(await call.tool.plan!(call.args, call.ctx), call.ctx);
-      if (planHash(fresh) !== fingerprint) {
-        throw new PolicyRefusal(
-          `Refused: the cluster changed while ${change.summary} waited for approval, so the ` +
-            "approved plan is not what would be sent now. Nothing was changed. Call again to " +
-            "get the new plan approved",
-          "approval",
-        );
-      }
-      call.record.decision = "confirmed";
-      call.record.confirmedBy = "human";
-      call.record.approvedBy = d.by;
-      call.record.approvalChannel = d.channel;
-      call.passed.add("confirmation");
-      return next();
+      call.confirmed = { fingerprint, asked: 1, by: d.by, channel: d.channel };
+      return await call.replan();
     }
     if (mode === "elicitation") {
-      await askHuman(call, change, reasons);
-      call.record.decision = "confirmed";
-      call.record.confirmedBy = "elicitation";
-      call.passed.add("confirmation");
-      return next();
+      if (prior?.fingerprint === fingerprint) {
+        call.record.decision = "confirmed";
+        call.record.confirmedBy = "elicitation";
+        call.passed.add("confirmation");
+        return next();
+      }
+      if (prior && prior.asked >= MAX_ASKS) {
+        throw new PolicyRefusal(
+          `Refused: the plan of ${change.summary} changed each of the ${prior.asked} times the ` +
+            "user was asked, so no confirmed plan can be sent. Nothing was changed. Call again " +
+            "once the cluster is settled",
+          "confirmation",
+        );
+      }
+      await askHuman(call, change, reasons, prior !== undefined);
+      call.confirmed = { fingerprint, asked: (prior?.asked ?? 0) + 1 };
+      return await call.replan();
     }
     const token = call.args.confirmation_token;
     const aHash = argsHash(call.args);
@@ -156,8 +177,27 @@ export function confirmationStage(opts: ConfirmationOptions): Stage {
   };
 }
 
-async function askHuman(call: ToolCall, change: Change, reasons: string[]): Promise<void> {
-  const message = `Confirm ${call.tool.name}: ${describeChange(change)}\n` +
+/** How often the user is asked during one call when the plan keeps changing. */
+const MAX_ASKS = 3;
+
+/**
+ * What a human confirms: the plan (requests and targets) and why it needs a confirmation. When
+ * it differs after the re-plan that follows the answer, the human is asked again.
+ */
+function confirmedFingerprint(change: Change, reasons: readonly string[]): string {
+  return sha256Hex(canonicalJson({ plan: planHash(change), reasons }));
+}
+
+async function askHuman(
+  call: ToolCall,
+  change: Change,
+  reasons: string[],
+  changed: boolean,
+): Promise<void> {
+  const again = changed
+    ? "The plan changed while the previous question was open; this is the plan as it is now.\n"
+    : "";
+  const message = `${again}Confirm ${call.tool.name}: ${describeChange(change)}\n` +
     `Confirmation needed because: ${reasons.join("; ")}`;
   let answer: ElicitAnswer;
   try {

@@ -59,15 +59,16 @@ export interface ToolCall extends CallInput {
   change?: Change;
   /**
    * Gates run in order, synchronously, right before the first write request is sent (after
-   * every stage agreed); any may throw to stop the call. Used to take rate-limit slots and spend
-   * confirmation tokens with no other call in between.
+   * every stage agreed); any may throw to stop the call. Used to spend confirmation tokens with
+   * no other call in between.
    */
   beforeSend: (() => void)[];
   /** Run in order after every `beforeSend` gate passed, before the first request (audit). */
   onSend: (() => Promise<void>)[];
   /**
    * Last checks, run synchronously in the same step that sends the first request (nothing can
-   * happen in between); any may throw to stop the call. Used by the kill switch.
+   * happen in between), after `beforeSend` and `onSend`; any may throw to stop the call. Used by
+   * the kill switch and to take the rate-limit slot.
    */
   lastChecks: (() => void)[];
   /** Why this call needs a confirmation besides being destructive (e.g. protected tags). */
@@ -75,6 +76,25 @@ export interface ToolCall extends CallInput {
   /** Checkpoints passed; the executor refuses to send unless all of them were. */
   passed: Set<Checkpoint>;
   record: CallRecord;
+  /**
+   * Plans the call again and runs it through every stage from the plan on, with fresh per-plan
+   * state (gates, reasons and checkpoints of those stages dropped). The confirmation stage uses
+   * it after a human answered, so scope and protection are checked on the cluster as it is now.
+   */
+  replan: () => Promise<ToolOutput<unknown>>;
+  /** What a human confirmed before {@link replan} ran (the confirmation stage's memory). */
+  confirmed?: ConfirmedPlan;
+}
+
+/** A plan a human confirmed, by its fingerprint. */
+export interface ConfirmedPlan {
+  /** Fingerprint of the plan and the reasons it needed a confirmation, as the human saw them. */
+  fingerprint: string;
+  /** How many times the human was asked during this call. */
+  asked: number;
+  /** Who approved, for human approval. */
+  by?: string;
+  channel?: string;
 }
 
 /** A pipeline stage: refuse by throwing `PolicyRefusal`, or call `next()` to go on. */
@@ -101,14 +121,23 @@ export class PolicyRefusal extends Error {
 export class Pipeline {
   #stages: readonly Stage[];
   #visible: (tool: Tool) => boolean;
+  #replanFrom: number;
 
   /**
    * @param stages Run in order around the handler.
    * @param visible Which tools are listed at all (e.g. read-only mode hides writers).
+   * @param replanFrom The stage a re-plan starts at (the plan stage, or one before it).
    */
-  constructor(stages: readonly Stage[], visible: (tool: Tool) => boolean = () => true) {
+  constructor(
+    stages: readonly Stage[],
+    visible: (tool: Tool) => boolean = () => true,
+    replanFrom?: Stage,
+  ) {
     this.#stages = stages;
     this.#visible = visible;
+    const at = replanFrom ? stages.indexOf(replanFrom) : 0;
+    if (at < 0) throw new RangeError("replanFrom must be one of the stages");
+    this.#replanFrom = at;
   }
 
   /** Whether `tool` is offered to clients. */
@@ -126,14 +155,36 @@ export class Pipeline {
       confirmReasons: [],
       passed: new Set(),
       record: { upids: [] },
+      replan: () => Promise.reject(new Error("replan() before the re-plan point")),
     };
+    let marked = false;
     const step = (i: number): Promise<ToolOutput<unknown>> => {
+      if (i === this.#replanFrom && !marked) {
+        marked = true;
+        mark(call, () => step(i));
+      }
       if (i < this.#stages.length) return this.#stages[i](call, () => step(i + 1));
       if (call.tool.execute) return call.tool.execute(call);
       return call.tool.handler(call.args, call.ctx);
     };
     return step(0);
   }
+}
+
+/** Remembers the per-plan state at the re-plan point, and sets `call.replan` to go back to it. */
+function mark(call: ToolCall, again: () => Promise<ToolOutput<unknown>>): void {
+  const sizes = [call.beforeSend.length, call.onSend.length, call.lastChecks.length] as const;
+  const reasons = call.confirmReasons.length;
+  const passed = new Set(call.passed);
+  call.replan = () => {
+    call.change = undefined;
+    call.beforeSend.length = sizes[0];
+    call.onSend.length = sizes[1];
+    call.lastChecks.length = sizes[2];
+    call.confirmReasons.length = reasons;
+    call.passed = new Set(passed);
+    return again();
+  };
 }
 
 /** True for tools that change the cluster. */

@@ -109,14 +109,15 @@ export class RateLimiter {
 
 /**
  * The rate-limit stage: refuses early (before anyone is asked to confirm) and takes the slot
- * right before the requests are sent.
+ * last, in the step that sends the first request: after every other gate (token spent, audit
+ * line written), so a call refused by those uses no slot.
  */
 export function rateLimitStage(limiter: RateLimiter): Stage {
   return (call, next) => {
     const change = call.change;
     if (change) {
       limiter.check(change);
-      call.beforeSend.push(() => limiter.take(change));
+      call.lastChecks.push(() => limiter.take(change));
       call.passed.add("rate-limit");
     }
     return next();

@@ -12,12 +12,17 @@
  *   against the official API schema;
  * - destructive plans (of tools judged per call, like `api_change`) are refused with
  *   `disable_destructive`;
- * - scope refuses out-of-scope targets and removals from protected guests, and asks for a
+ * - scope derives every target from the exact requests of the plan (`targets.ts`: nodes,
+ *   guests, new VMIDs, pools, storages, owners of volumes and backups), looks each up in the
+ *   cluster, refuses out-of-scope targets and removals from protected guests, and asks for a
  *   confirmation for guests with protected tags;
  * - dry run answers with the plan;
- * - rate limit refuses before anyone is asked to confirm, and takes its slot just before sending;
+ * - rate limit refuses before anyone is asked to confirm, and takes its slot last, in the step
+ *   that sends (after the token was spent and the audit line written, so a refused replay or a
+ *   failed audit write uses no slot);
  * - confirmation asks the human (elicitation), checks the one-time token, or waits for a
- *   person's approval on the approval board (`approval: human`);
+ *   person's approval on the approval board (`approval: human`); after a human answered, the
+ *   call is planned again and passes every stage from the plan on again;
  * - the executor refuses unless every checkpoint was passed, then sends the planned requests.
  *
  * @module
@@ -93,12 +98,13 @@ export function memorySafety(settings: SafetySettings, clock: Clock): Safety {
 export function safetyPipeline(opts: Safety & Modes & { clock?: Clock }): Pipeline {
   const disableDestructive = opts.disableDestructive ?? false;
   const clock = opts.clock ?? systemClock;
+  const plan = planStage();
   return new Pipeline(
     [
       auditStage(opts.audit),
       modeStage(opts.readOnly, disableDestructive),
       freezeStage(opts.freeze),
-      planStage(),
+      plan,
       destructivePlanStage(disableDestructive),
       scopeStage(opts.scope),
       dryRunStage(),
@@ -114,5 +120,6 @@ export function safetyPipeline(opts: Safety & Modes & { clock?: Clock }): Pipeli
       }),
     ],
     (tool: Tool) => allowedInModes(tool, { readOnly: opts.readOnly, disableDestructive }),
+    plan,
   );
 }

@@ -74,7 +74,7 @@ const guestUpdate = defineMutation({
     sockets: z.int().min(1).max(8).optional().describe("VMs only"),
     name: dnsName("name").optional().describe("New name (DNS label)"),
     tags: tagList().optional().describe("Replaces all tags"),
-    description: z.string().optional().describe("Notes shown in the web UI"),
+    description: z.string().max(8192).optional().describe("Notes shown in the web UI"),
     net: NetChange.optional().describe("Change one NIC; other settings kept"),
     delete: z.array(
       z.string().regex(/^[a-z][a-z0-9_-]*$/, { error: "delete: config keys like net1" }),

@@ -17,8 +17,9 @@ import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 
 /** A snapshot name as Proxmox allows it. */
 export const snapName = () =>
-  z.string().max(40, { error: "name: at most 40 characters" }).regex(/^[a-zA-Z][a-zA-Z0-9_-]*$/, {
-    error: "name must start with a letter, then letters, digits, '_' or '-' (e.g. pre_upgrade)",
+  z.string().max(40, { error: "name: at most 40 characters" }).regex(/^[a-zA-Z][a-zA-Z0-9_-]+$/, {
+    error:
+      "name must start with a letter, then at least one more letter, digit, '_' or '-' (e.g. pre_upgrade)",
   });
 
 const SnapshotEntry = z.object({

@@ -15,6 +15,7 @@ import type { SafetyConfig } from "../../src/safety/settings.ts";
 import { openSafety, type Safety } from "../../src/safety/stages.ts";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/mod.ts";
 import type { TaskWaitSettings } from "../../src/tools/context.ts";
+import type { Tool } from "../../src/tools/tool.ts";
 import { type Clock, systemClock } from "../../src/util/clock.ts";
 import { type Logger, silentLogger } from "../../src/util/log.ts";
 import { type RecordedRequest, RecordingApi } from "./recording_api.ts";
@@ -50,6 +51,8 @@ export interface MutationStackOptions {
   /** Per-request timeout of the Proxmox client (default the client's 30 s). */
   clientTimeoutMs?: number;
   defaultNode?: string;
+  /** Catalogue rows to serve instead of the real catalogue (e.g. a deliberately broken one). */
+  tools?: readonly Tool[];
   /**
    * Toolsets to offer, as in config.json; default `["all"]` so every row of the catalogue is
    * reachable. Pass `[]` for the server's default (everyday) set.
@@ -130,6 +133,7 @@ export async function startMutationStack(opts: MutationStackOptions = {}): Promi
       clock,
       tasks: { pollMs: 5, ...opts.tasks },
       narrow: opts.narrow,
+      tools: opts.tools,
     },
   );
   const [a, b] = InMemoryTransport.createLinkedPair();
