@@ -591,6 +591,12 @@ Deno.test("mutating tools  change the simulated cluster as planned", async (t) =
     await fails(
       s,
       "snapshot",
+      { vmid: 103, action: "create", name: "x" },
+      /then at least one more letter/,
+    );
+    await fails(
+      s,
+      "snapshot",
       { vmid: 106, action: "create", name: "ram", vmstate: true },
       /vmstate needs a running VM; 106 is stopped/,
     );
@@ -609,10 +615,10 @@ Deno.test("mutating tools  change the simulated cluster as planned", async (t) =
     await fails(
       s,
       "snapshot",
-      { vmid: 203, action: "delete", name: "x", start: true },
+      { vmid: 203, action: "delete", name: "xy", start: true },
       /Not for delete: start is for rollback/,
     );
-    await fails(s, "snapshot", { vmid: 9000, action: "create", name: "t" }, /is a template/);
+    await fails(s, "snapshot", { vmid: 9000, action: "create", name: "tt" }, /is a template/);
   });
 
   let backup = "";
