@@ -18,6 +18,9 @@ Deno.test("the quick-start tour runs end to end against the simulator", async ()
   assert.match(text, /Confirmation required; nothing was changed/);
   assert.match(text, /Done: snapshot qemu 101/);
   assert.match(text, /Dry run; nothing was changed/);
+  assert.match(text, /ens18 .* 192\.168\.10\.21\/24/);
+  assert.match(text, /in no job: 211 mail-relay/);
+  assert.match(text, /pve3 \/dev\/sdb .*SMART FAILED/);
   assert.match(text, /Unknown node "pve9": known nodes are pve1, pve2, pve3/);
   assert.doesNotMatch(text, /unexpected result/);
 });

@@ -41,6 +41,13 @@ const STEPS: Step[] = [
     tool: "task_log",
     args: { upid: "$upid", tail: 10 },
   },
+  { say: "What is the IP of VM 100?", tool: "guest_agent_info", args: { vmid: 100 } },
+  {
+    say: "Which guests have no backup, or only an old or failed one?",
+    tool: "backup_coverage",
+    args: {},
+  },
+  { say: "Are any disks failing?", tool: "node_disks", args: {} },
   {
     say: "Snapshot 101 before the upgrade. It is tagged prod, so the server asks first:",
     tool: "snapshot",

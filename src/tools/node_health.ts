@@ -337,15 +337,21 @@ const nodeDisks = defineTool({
       ...nodes.map((n) =>
         [
           `${n.node}:`,
-          table(n.disks, [
-            "dev",
-            "model",
-            "type",
-            ["size", (d) => bytes(d.size)],
-            "health",
-            ["wear", (d) => d.wearout === undefined ? "-" : `${d.wearout}%`],
-            "used",
-          ]),
+          nodes.length > 1
+            ? `${n.disks.length} disks (${
+              [...new Set(n.disks.map((d) => d.health ?? "?"))].join("/")
+            }; least wearout ${
+              Math.min(...n.disks.map((d) => d.wearout ?? 100))
+            }% left); full table with node=${n.node}`
+            : table(n.disks, [
+              "dev",
+              "model",
+              "type",
+              ["size", (d) => bytes(d.size)],
+              "health",
+              ["wear", (d) => d.wearout === undefined ? "-" : `${d.wearout}%`],
+              "used",
+            ]),
           ...n.zfs.map((p) =>
             `zfs ${p.name}: ${p.health}, ${p.used_pct}% of ${bytes(p.size)} used`
           ),
