@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { catalogue } from "../src/tools/catalogue.ts";
 import type { Tool } from "../src/tools/tool.ts";
-import {
-  type ElicitHandler,
-  startMutationStack,
-  stateSnapshot,
-  text,
-} from "./helpers/mutations.ts";
+import { type ElicitHandler, startMutationStack, text } from "./helpers/mutations.ts";
 
 const audited = (lines: readonly string[]) => lines.map((l) => JSON.parse(l));
 const ACCEPT = { action: "accept" as const, content: { confirm: true } };
