@@ -91,7 +91,12 @@ export function createMcpServer(opts: ServerOptions): McpServer {
         extra.sendNotification({
           method: "notifications/message",
           params: { level, logger: "proxmox-mcp", data: redact({ message, ...fields }) },
-        }).catch(() => {});
+        }).catch((err) => {
+          // Only to stderr: sending it as a notification is what failed.
+          opts.logger.log("warning", "Sending a log notification to the client failed", {
+            error: err instanceof Error ? err.message : String(err),
+          });
+        });
       },
     };
     const token = extra._meta?.progressToken;

@@ -192,8 +192,8 @@ async function listGuests(host: ReadHost, extra: Extra): Promise<ListResourcesRe
       })),
     };
   } catch (err) {
-    host.logger.log("info", "Listing guest resources failed", { error: String(err) });
-    return { resources: [] };
+    // An empty list would claim the cluster has no guests; say why there is none instead.
+    throw toMcpError("resources/list (guests)", err, host.logger);
   }
 }
 
@@ -210,8 +210,7 @@ async function listNodes(host: ReadHost, extra: Extra): Promise<ListResourcesRes
       })),
     };
   } catch (err) {
-    host.logger.log("info", "Listing node resources failed", { error: String(err) });
-    return { resources: [] };
+    throw toMcpError("resources/list (nodes)", err, host.logger);
   }
 }
 
