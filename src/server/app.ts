@@ -196,6 +196,8 @@ export function buildServer(
     stopCalls?: AbortSignal;
     /** A session's narrowing of toolsets and read-only mode (never widens). */
     narrow?: SessionNarrowing;
+    /** Time between checks of subscribed resources for changes made elsewhere. */
+    subscriptionPollMs?: number;
   } = {},
 ): McpServer {
   const clock = opts.clock ?? systemClock;
@@ -223,6 +225,7 @@ export function buildServer(
     pipeline,
     logger,
     elicitTimeoutMs: safety.settings.confirmTimeoutMs,
+    subscriptionPollMs: opts.subscriptionPollMs,
     instructions:
       `Confirmation here: ${
         describeApproval(safety.settings.approval, safety.approvals.channels())

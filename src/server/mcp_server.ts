@@ -18,6 +18,7 @@ import { describeError } from "./errors.ts";
 import { readHost } from "./features.ts";
 import { registerPrompts } from "./prompts.ts";
 import { registerResources } from "./resources.ts";
+import { registerSubscriptions } from "./subscriptions.ts";
 import { serveToolList } from "./tool_list.ts";
 import {
   type CallToolResult,
@@ -50,6 +51,8 @@ export interface ServerOptions {
   elicitTimeoutMs?: number;
   /** Appended to the server's instructions (e.g. how changes are confirmed here). */
   instructions?: string;
+  /** Time between checks of subscribed resources for changes made elsewhere. */
+  subscriptionPollMs?: number;
 }
 
 const INSTRUCTIONS =
@@ -150,7 +153,10 @@ export function createMcpServer(opts: ServerOptions): McpServer {
           opts.logger.log("debug", `tool ${tool.name}`, {
             ms: Math.round(performance.now() - started),
           });
-          if (changedCluster(tool, out.structured)) server.sendResourceListChanged();
+          if (changedCluster(tool, out.structured)) {
+            server.sendResourceListChanged();
+            subscriptions.check().catch(() => {});
+          }
           const structured = redactStrings(out.structured as Record<string, unknown>);
           return {
             content: [{ type: "text", text: redactText(out.text ?? JSON.stringify(structured)) }],
@@ -176,6 +182,7 @@ export function createMcpServer(opts: ServerOptions): McpServer {
         : opts.context(new AbortController().signal, { logger: opts.logger }),
   });
   registerResources(server, host);
+  const subscriptions = registerSubscriptions(server, host, opts.subscriptionPollMs);
   registerPrompts(server, host);
   return server;
 }

@@ -33,7 +33,10 @@ export {
   LoggingMessageNotificationSchema,
   McpError,
   ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="@modelcontextprotocol/sdk/server/zod-json-schema-compat"
 export { toJsonSchemaCompat } from "@modelcontextprotocol/sdk/server/zod-json-schema-compat.js";

@@ -64,6 +64,8 @@ export interface MutationStackOptions {
   privilegeFilter?: boolean;
   /** An HTTP session's narrowing, as the headers would give it. */
   narrow?: SessionNarrowing;
+  /** Time between checks of subscribed resources (default: the server's). */
+  subscriptionPollMs?: number;
 }
 
 /** A running stack. */
@@ -134,6 +136,7 @@ export async function startMutationStack(opts: MutationStackOptions = {}): Promi
       tasks: { pollMs: 5, ...opts.tasks },
       narrow: opts.narrow,
       tools: opts.tools,
+      subscriptionPollMs: opts.subscriptionPollMs,
     },
   );
   const [a, b] = InMemoryTransport.createLinkedPair();
