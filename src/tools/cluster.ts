@@ -4,9 +4,8 @@
  * @module
  */
 import { z } from "zod";
-import { ProxmoxApiError } from "../proxmox/errors.ts";
-import { flag, num, parseResources } from "../proxmox/resources.ts";
-import { ToolInputError } from "./context.ts";
+import { flag, num } from "../proxmox/resources.ts";
+import { Facts, pickVmid, vmidFree } from "./preflight.ts";
 import { args, cursor, fieldList, limit, oneOf, vmid } from "./args.ts";
 import { table } from "./format.ts";
 import { listAnswer, pageOf, ResourceItem, toResourceItem } from "./listing.ts";
@@ -144,50 +143,16 @@ const nextVmid = defineTool({
     in_scope: z.boolean().optional().describe("false: this server may not create it"),
   }),
   async handler(a, ctx) {
-    const scope = ctx.scope?.rules.allowedVmids || ctx.scope?.rules.deniedVmids
-      ? ctx.scope
-      : undefined;
-    const isFree = async (id: number) => {
-      try {
-        await ctx.api.get("/cluster/nextid", { vmid: id }, { signal: ctx.signal });
-        return true;
-      } catch (err) {
-        if (err instanceof ProxmoxApiError && err.status === 400) return false;
-        throw err;
-      }
-    };
-    let id = a.vmid;
-    if (id === undefined && scope) {
-      const used = new Set(
-        parseResources(
-          await ctx.api.get("/cluster/resources", { type: "vm" }, { signal: ctx.signal }),
-        ).flatMap((r) => r.vmid === undefined ? [] : [r.vmid]),
-      );
-      for (let tries = 0; tries < 5; tries++) {
-        const candidate = scope.firstFreeVmid(used);
-        if (candidate === undefined) {
-          throw new ToolInputError(
-            "No free VMID is left in the VMID ranges this server may use (allowed_vmids, denied_vmids)",
-          );
-        }
-        if (await isFree(candidate)) {
-          id = candidate;
-          break;
-        }
-        used.add(candidate);
-      }
-    }
-    let free: boolean;
-    if (id === undefined) {
-      id = num.parse(await ctx.api.get("/cluster/nextid", undefined, { signal: ctx.signal }));
-      free = true;
-    } else {
-      free = await isFree(id);
-    }
-    const inScope = scope ? scope.vmidAllowed(id) : undefined;
+    const rules = ctx.scope?.rules;
+    const ranged = rules?.allowedVmids !== undefined || rules?.deniedVmids !== undefined;
+    const id = a.vmid ?? await pickVmid(new Facts(ctx));
+    const free = a.vmid === undefined ? true : await vmidFree(ctx, id);
+    const inScope = ranged ? ctx.scope!.vmidAllowed(id) : undefined;
     const note = inScope === false ? " (outside the VMIDs this server may use)" : "";
     return {
-      structured: { vmid: id, free, in_scope: inScope },
+      structured: inScope === undefined
+        ? { vmid: id, free }
+        : { vmid: id, free, in_scope: inScope },
       text: `${id} is ${free ? "free" : "taken"}${note}`,
     };
   },

@@ -19,7 +19,7 @@ import {
   splitTags,
 } from "../proxmox/resources.ts";
 import type { GuestKind } from "../safety/change.ts";
-import { Scope } from "../safety/scope.ts";
+import { ProxmoxApiError } from "../proxmox/errors.ts";
 import { type ToolContext, ToolInputError } from "./context.ts";
 
 /** Everything a plan needs to know about one existing guest. */
@@ -242,32 +242,70 @@ export class Facts {
   }
 }
 
+/** How many candidates Proxmox may report taken before the picker gives up. */
+const VMID_TRIES = 20;
+
 /**
- * A free VMID: `requested` if free, else the first free one the VMID ranges allow. Whether a
+ * Whether Proxmox considers `vmid` free (`GET /cluster/nextid?vmid=`). Taken is exactly its
+ * parameter error on `vmid` ("VM 101 already exists"); any other failure is thrown as it is.
+ */
+export async function vmidFree(ctx: ToolContext, vmid: number): Promise<boolean> {
+  try {
+    await ctx.api.get("/cluster/nextid", { vmid }, { signal: ctx.signal });
+    return true;
+  } catch (err) {
+    if (
+      err instanceof ProxmoxApiError && err.status === 400 &&
+      /already exists/i.test(err.errors?.vmid ?? "")
+    ) return false;
+    throw err;
+  }
+}
+
+/**
+ * The one VMID picker (new guests and `next_vmid`): without VMID ranges in the scope, Proxmox's
+ * own `GET /cluster/nextid`; with them, the lowest VMID the ranges allow that the inventory does
+ * not show, confirmed free by Proxmox (IDs it reports taken are skipped). Never answers a VMID
+ * outside the ranges; throws when none is left.
+ */
+export async function pickVmid(facts: Facts): Promise<number> {
+  const scope = facts.ctx.scope;
+  const ctx = facts.ctx;
+  if (!scope?.rules.allowedVmids && !scope?.rules.deniedVmids) {
+    return num.parse(await ctx.api.get("/cluster/nextid", undefined, { signal: ctx.signal }));
+  }
+  const used = new Set(await facts.usedVmids());
+  for (let tries = 0; tries < VMID_TRIES; tries++) {
+    const candidate = scope.firstFreeVmid(used);
+    if (candidate === undefined) break;
+    if (await vmidFree(ctx, candidate)) return candidate;
+    used.add(candidate);
+  }
+  throw new ToolInputError(
+    "No free VMID is left in the VMID ranges this server may use (allowed_vmids, denied_vmids)",
+  );
+}
+
+/**
+ * A VMID for a new guest: `requested` if free, else the one {@link pickVmid} picks. Whether a
  * requested VMID is in scope is the scope stage's decision, not this one's.
  */
 export async function chooseVmid(facts: Facts, requested?: number): Promise<number> {
+  if (requested === undefined) return await pickVmid(facts);
   const used = await facts.usedVmids();
-  const scope = facts.ctx.scope ?? new Scope();
-  if (requested !== undefined) {
-    if (used.has(requested)) {
-      const g = (await facts.guests()).find((r) =>
-        (r.vmid ?? Number(r.id.split("/")[1])) === requested
-      );
-      const next = scope.firstFreeVmid(used, requested) ?? scope.firstFreeVmid(used);
-      throw new ToolInputError(
-        `VMID ${requested} is taken by ${g?.type ?? "a guest"} ${requested}${
-          g?.name ? ` (${g.name})` : ""
-        }${g?.node ? ` on ${g.node}` : ""}; the next free VMID is ${next ?? "none in scope"}`,
-      );
-    }
-    return requested;
-  }
-  const next = scope.firstFreeVmid(used);
-  if (next === undefined) {
-    throw new ToolInputError("No free VMID is left in the VMID ranges this server may use");
-  }
-  return next;
+  if (!used.has(requested)) return requested;
+  const g = (await facts.guests()).find((r) =>
+    (r.vmid ?? Number(r.id.split("/")[1])) === requested
+  );
+  const next = await pickVmid(facts).catch((e) => {
+    if (e instanceof ToolInputError) return undefined;
+    throw e;
+  });
+  throw new ToolInputError(
+    `VMID ${requested} is taken by ${g?.type ?? "a guest"} ${requested}${
+      g?.name ? ` (${g.name})` : ""
+    }${g?.node ? ` on ${g.node}` : ""}; the next free VMID is ${next ?? "none in scope"}`,
+  );
 }
 
 /** Checks that `node` is online and has `memoryBytes` free and `cores` CPUs. */

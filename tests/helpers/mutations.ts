@@ -14,7 +14,7 @@ import { type SafetySettings, safetySettings } from "../../src/safety/settings.t
 import type { SafetyConfig } from "../../src/safety/settings.ts";
 import { openSafety, type Safety } from "../../src/safety/stages.ts";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/mod.ts";
-import type { TaskWaitSettings } from "../../src/tools/context.ts";
+import type { ProxmoxApi, TaskWaitSettings } from "../../src/tools/context.ts";
 import type { Tool } from "../../src/tools/tool.ts";
 import { type Clock, systemClock } from "../../src/util/clock.ts";
 import { type Logger, silentLogger } from "../../src/util/log.ts";
@@ -51,6 +51,8 @@ export interface MutationStackOptions {
   /** Per-request timeout of the Proxmox client (default the client's 30 s). */
   clientTimeoutMs?: number;
   defaultNode?: string;
+  /** Wraps the API the server talks through (to make Proxmox answer differently). */
+  wrapApi?: (api: ProxmoxApi) => ProxmoxApi;
   /** Catalogue rows to serve instead of the real catalogue (e.g. a deliberately broken one). */
   tools?: readonly Tool[];
   /**
@@ -104,7 +106,7 @@ export async function startMutationStack(opts: MutationStackOptions = {}): Promi
     caCerts: [sim.caCert],
     timeoutMs: opts.clientTimeoutMs,
   });
-  const recorder = new RecordingApi(real);
+  const recorder = new RecordingApi(opts.wrapApi ? opts.wrapApi(real) : real);
   const clock = opts.clock ?? systemClock;
   const settings = { ...safetySettings(opts.config), ...opts.settings };
   const safety = await openSafety(settings, { clock, auditPath: opts.auditPath });
