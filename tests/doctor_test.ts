@@ -56,6 +56,25 @@ Deno.test("doctor  reports facts and one actionable line per problem", async (t)
       one(r, /^node: "pve9" is not a node of this cluster: set node to one of pve1, pve2, pve3/);
     });
 
+    await t.step("scope lists naming no node or pool of the cluster", async () => {
+      const r = await run({
+        allowed_nodes: ["pve1", "PVE2"],
+        denied_nodes: ["PVE3", "pve7"],
+        allowed_pools: ["lab"],
+        denied_pools: ["Prod"],
+      });
+      assert.deepEqual(r.problems.map((p) => p.replace(/ \(.*?\): /, ": ")), [
+        'scope: allowed_nodes entry "PVE2" names no node of this cluster: it allows nothing (allow entries match exactly, as Proxmox compares names): write "pve2"',
+        'scope: denied_nodes entry "PVE3" names no node of this cluster: it still denies pve3 (deny entries match any case), but write "pve3"',
+        'scope: denied_nodes entry "pve7" names no node of this cluster: it denies nothing; remove it or fix the name',
+        'scope: denied_pools entry "Prod" names no pool of this cluster: it still denies prod (deny entries match any case), but write "prod"',
+      ]);
+      assert.match(r.problems[0], /\(nodes are pve1, pve2, pve3\)/);
+      assert.match(r.problems[3], /\(pools are prod, lab\)|\(pools are lab, prod\)/);
+      const fine = await run({ allowed_nodes: ["pve1"], denied_pools: ["prod"] });
+      assert.deepEqual(fine.problems, []);
+    });
+
     await t.step("a CA file that did not sign the node certificate", async () => {
       const r = await run({ ca_file: "other-ca.pem" });
       one(r, /^ca_file: CA mismatch: .*issued by "CN=proxmox-mcp simulator test CA/);

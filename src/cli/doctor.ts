@@ -28,6 +28,7 @@ import { isIpv6 } from "../config/schema.ts";
 import { maskSecretLike } from "../safety/redact.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
 import type { CliArgs } from "./args.ts";
+import { checkScopeNames } from "./doctor_scope.ts";
 
 /** What `doctor` found: facts (`ok:` lines) and problems, one actionable line each. */
 export interface DoctorReport {
@@ -162,6 +163,7 @@ export async function diagnose(opts: DiagnoseOptions = {}): Promise<DoctorReport
         } or remove it`,
       );
     }
+    problems.push(...await checkScopeNames(config, client, nodes.map((n) => n.name)));
 
     const perms = z.record(z.string(), z.record(z.string(), z.unknown()))
       .parse(await client.get("/access/permissions"));

@@ -250,7 +250,8 @@ function numIn(field: ConfigField, min: number, max: number) {
 }
 
 const TAG = /^[a-z0-9_][a-z0-9_\-+.]*$/i;
-const POOL = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** A pool ID as Proxmox allows it (`pve-poolid`): nested pools up to three levels. */
+const POOL = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+){0,2}$/;
 
 /** The schema of a complete, merged configuration (file and environment). */
 export const configSchema = z.object({

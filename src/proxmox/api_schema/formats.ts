@@ -36,7 +36,7 @@ const FORMATS: Record<string, FormatCheck> = {
       ? undefined
       : `storage ID '${v}' contains illegal characters`,
   "pve-configid": test(/^[a-z][a-z0-9_-]+$/i, "invalid configuration ID"),
-  "pve-poolid": test(/^[a-z0-9_\-]+$/i, "invalid pool ID"),
+  "pve-poolid": test(/^[a-z0-9._-]+(?:\/[a-z0-9._-]+){0,2}$/i, "invalid pool ID"),
   "pve-bridge-id": test(/^[-_.\w\d]+$/, "invalid bridge ID"),
   "pve-iface": test(/^[a-z][a-z0-9_.\-]*[a-z0-9]$/i, "invalid network interface name"),
   "pve-tag": test(/^[a-z0-9_][a-z0-9_\-+.]*$/i, "invalid tag"),
