@@ -19,6 +19,7 @@ import {
   Facts,
   gib,
   type GuestFacts,
+  requirePool,
   requireStorage,
   requireVolume,
   splitVolid,
@@ -246,99 +247,109 @@ const backupRestore = defineMutation({
         `Cannot tell the guest type of ${a.archive}: expected a vzdump-qemu-… or vzdump-lxc-… archive`,
       );
     }
-    const existing = a.vmid !== undefined ? await guestOrNone(facts, a.vmid) : undefined;
-    if (existing && !a.force) {
-      throw new ToolInputError(
-        `VMID ${existing.vmid} exists (${existing.type} ${
-          existing.name ?? ""
-        } on ${existing.node}): ` +
-          "omit vmid to restore as a new guest, or set force=true to overwrite it",
-      );
-    }
-    if (a.force && !existing) {
-      throw new ToolInputError(
-        `force=true overwrites an existing guest, but ${a.vmid ?? "no vmid"} does not exist`,
-      );
-    }
-    let node: string;
-    const warnings: string[] = [];
-    if (existing) {
-      if (existing.type !== type) {
-        throw new ToolInputError(
-          `${a.archive} is a ${type} backup but ${existing.vmid} is a ${existing.type}`,
-        );
-      }
-      if (existing.running || existing.status === "paused") {
-        throw new ToolInputError(
-          `Guest ${existing.vmid} is running: stop it before restoring over it`,
-        );
-      }
-      if (existing.lock) {
-        throw new ToolInputError(`Guest ${existing.vmid} is locked (${existing.lock})`);
-      }
-      if (a.node && a.node !== existing.node) {
-        throw new ToolInputError(`Guest ${existing.vmid} is on ${existing.node}, not ${a.node}`);
-      }
-      node = existing.node;
-      await facts.onlineNode(node);
-    } else {
-      node = a.node
-        ? (await pickNode(facts, a.node, 0, 1)).node
-        : await nodeSeeing(facts, a.archive);
-    }
+    const existing = await restoreOver(facts, a, type);
+    const node = existing
+      ? existing.node
+      : a.node
+      ? (await pickNode(facts, a.node, 0, 1)).node
+      : await nodeSeeing(facts, a.archive);
+    if (existing) await facts.onlineNode(node);
     const vol: VolumeEntry = await requireVolume(facts, node, a.archive, "backup", "Backup");
     const content = type === "qemu" ? "images" : "rootdir";
     if (a.storage) await requireStorage(facts, node, a.storage, content, vol.size ?? 0);
     const id = existing ? existing.vmid : await chooseVmid(facts, a.vmid);
-    if (existing === undefined && a.pool) {
-      const pools = z.array(z.object({ poolid: z.string() }).loose()).parse(
-        await ctx.api.get("/pools", undefined, { signal: ctx.signal }),
-      );
-      if (!pools.some((p) => p.poolid === a.pool)) {
-        throw new ToolInputError(`Pool ${a.pool} does not exist`);
-      }
-    }
-    const params = type === "qemu"
-      ? {
-        vmid: id,
-        archive: a.archive,
-        storage: a.storage,
-        force: a.force,
-        unique: a.unique,
-        start: a.start,
-        pool: a.pool,
-      }
-      : {
-        vmid: id,
-        ostemplate: a.archive,
-        restore: true,
-        storage: a.storage,
-        force: a.force,
-        unique: a.unique,
-        start: a.start,
-        pool: a.pool,
-      };
+    if (existing === undefined && a.pool) await requirePool(facts, a.pool);
     const when = time(vol.ctime);
+    const over = existing
+      ? `${existing.vmid}${existing.name ? ` (${existing.name})` : ""}`
+      : undefined;
     return {
       summary: `restore ${type} backup ${a.archive.split("/").pop()} (${when}) ${
-        existing
-          ? `over existing ${existing.vmid}${existing.name ? ` (${existing.name})` : ""}`
-          : `as new ${id}`
+        over ? `over existing ${over}` : `as new ${id}`
       } on ${node}${a.storage ? ` to ${a.storage}` : ""}`,
-      requests: [{ method: "POST", path: apiPath`/nodes/${node}/${type}`, params }],
+      requests: [{
+        method: "POST",
+        path: apiPath`/nodes/${node}/${type}`,
+        params: restoreParams(type, id, a),
+      }],
       destructive: existing !== undefined,
-      loses: existing
-        ? `the current configuration and all disks of ${existing.vmid}${
-          existing.name ? ` (${existing.name})` : ""
-        } are replaced by the backup from ${when}`
+      loses: over
+        ? `the current configuration and all disks of ${over} are replaced by the backup from ${when}`
         : undefined,
       removes: existing ? "guest" : undefined,
-      warnings,
+      warnings: [],
       creates: existing ? 0 : 1,
       result: { vmid: id, node, overwritten: existing !== undefined },
     };
   },
 });
+
+type RestoreArgs = {
+  archive: string;
+  vmid?: number;
+  node?: string;
+  storage?: string;
+  force?: boolean;
+  unique?: boolean;
+  start?: boolean;
+  pool?: string;
+};
+
+/**
+ * The guest a restore overwrites (`vmid` with `force`), checked: same type, stopped, unlocked,
+ * on the given node; undefined for a restore as a new guest.
+ */
+async function restoreOver(
+  facts: Facts,
+  a: RestoreArgs,
+  type: GuestKind,
+): Promise<GuestFacts | undefined> {
+  const existing = a.vmid !== undefined ? await guestOrNone(facts, a.vmid) : undefined;
+  if (existing && !a.force) {
+    throw new ToolInputError(
+      `VMID ${existing.vmid} exists (${existing.type} ${
+        existing.name ?? ""
+      } on ${existing.node}): ` +
+        "omit vmid to restore as a new guest, or set force=true to overwrite it",
+    );
+  }
+  if (a.force && !existing) {
+    throw new ToolInputError(
+      `force=true overwrites an existing guest, but ${a.vmid ?? "no vmid"} does not exist`,
+    );
+  }
+  if (!existing) return undefined;
+  if (existing.type !== type) {
+    throw new ToolInputError(
+      `${a.archive} is a ${type} backup but ${existing.vmid} is a ${existing.type}`,
+    );
+  }
+  if (existing.running || existing.status === "paused") {
+    throw new ToolInputError(`Guest ${existing.vmid} is running: stop it before restoring over it`);
+  }
+  if (existing.lock) {
+    throw new ToolInputError(`Guest ${existing.vmid} is locked (${existing.lock})`);
+  }
+  if (a.node && a.node !== existing.node) {
+    throw new ToolInputError(`Guest ${existing.vmid} is on ${existing.node}, not ${a.node}`);
+  }
+  return existing;
+}
+
+/** The create request's parameters: `archive` for VMs, `ostemplate` + `restore` for containers. */
+function restoreParams(type: GuestKind, id: number, a: RestoreArgs) {
+  const common = {
+    vmid: id,
+    storage: a.storage,
+    force: a.force,
+    unique: a.unique,
+    start: a.start,
+    pool: a.pool,
+  };
+  return type === "qemu"
+    ? { ...common, archive: a.archive }
+    : { ...common, ostemplate: a.archive, restore: true };
+}
 
 const backupDelete = defineMutation({
   name: "backup_delete",

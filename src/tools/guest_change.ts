@@ -58,6 +58,140 @@ const NetChange = z.strictObject({
   gw: ipv4().optional().describe("containers only"),
 });
 
+/** What the steps of `guest_update`'s plan build up: parameters, words, losses. */
+interface ConfigEdit {
+  params: Record<string, string | number | undefined>;
+  changes: string[];
+  warnings: string[];
+  lost: string[];
+  removes?: Plan["removes"];
+}
+
+type Sizing = { memory_mib?: number; cores?: number; sockets?: number };
+type Identity = { name?: string; tags?: string[]; description?: string };
+
+/** Memory, cores and sockets, checked against the node's capacity. */
+async function planSizing(facts: Facts, g: GuestFacts, a: Sizing, edit: ConfigEdit) {
+  if (a.memory_mib !== undefined) {
+    edit.params.memory = a.memory_mib;
+    edit.changes.push(`memory ${g.config.memory ?? "?"} → ${a.memory_mib} MiB`);
+    const grow = (a.memory_mib - Number(g.config.memory ?? 0)) * MiB;
+    if (g.running && grow > 0) {
+      const cap = await facts.nodeCapacity(g.node);
+      if (cap.free < grow) {
+        throw new ToolInputError(
+          `Not enough memory: node ${g.node} has ${gib(cap.free)} free, the change adds ${
+            gib(grow)
+          }`,
+        );
+      }
+    }
+  }
+  if (a.cores !== undefined) {
+    const cap = await facts.nodeCapacity(g.node);
+    const total = a.cores * Number(a.sockets ?? g.config.sockets ?? 1);
+    if (total > cap.cpus) {
+      throw new ToolInputError(
+        `Not enough CPUs: node ${g.node} has ${cap.cpus} CPUs, asked for ${total} cores`,
+      );
+    }
+    edit.params.cores = a.cores;
+    edit.changes.push(`cores → ${a.cores}`);
+  }
+  if (a.sockets !== undefined) {
+    if (g.type === "lxc") throw new ToolInputError("sockets applies only to VMs");
+    edit.params.sockets = a.sockets;
+    edit.changes.push(`sockets → ${a.sockets}`);
+  }
+}
+
+/** Name (hostname for containers), tags and description. */
+function planIdentity(g: GuestFacts, a: Identity, edit: ConfigEdit) {
+  if (a.name !== undefined) {
+    edit.params[g.type === "qemu" ? "name" : "hostname"] = a.name;
+    edit.changes.push(`name → ${a.name}`);
+  }
+  if (a.tags !== undefined) {
+    edit.params.tags = a.tags.join(";");
+    edit.changes.push(`tags → ${a.tags.join(";") || "(none)"}`);
+  }
+  if (a.description !== undefined) {
+    edit.params.description = a.description;
+    edit.changes.push("description");
+  }
+}
+
+/** One NIC: added (needs a bridge) or changed, keeping its other settings (e.g. the MAC). */
+async function planNic(
+  facts: Facts,
+  g: GuestFacts,
+  n: z.infer<typeof NetChange>,
+  edit: ConfigEdit,
+) {
+  const key = `net${n.index}`;
+  if (g.type === "qemu" && (n.ip || n.gw)) {
+    throw new ToolInputError("net.ip and net.gw apply to containers; VMs use cloud-init");
+  }
+  if (g.type === "lxc" && n.model) throw new ToolInputError("net.model applies only to VMs");
+  if (n.bridge) await requireBridge(facts, g.node, n.bridge);
+  const existing = g.config[key];
+  if (!existing && !n.bridge) {
+    throw new ToolInputError(`${key} does not exist yet: give net.bridge to add it`);
+  }
+  let value = existing ??
+    (g.type === "qemu"
+      ? `${n.model ?? "virtio"},bridge=${n.bridge}`
+      : `name=eth${n.index},bridge=${n.bridge},ip=${n.ip ?? "dhcp"}`);
+  if (n.bridge) value = setProp(value, "bridge", n.bridge);
+  if (n.vlan !== undefined) value = setProp(value, "tag", String(n.vlan));
+  if (n.firewall !== undefined) value = setProp(value, "firewall", n.firewall ? "1" : "0");
+  if (n.ip) value = setProp(value, "ip", n.ip);
+  if (n.gw) value = setProp(value, "gw", n.gw);
+  if (n.model && existing) {
+    const mac = /(?:^|,)[a-z0-9-]+=([0-9A-F]{2}(?::[0-9A-F]{2}){5})/i.exec(existing)?.[1];
+    const rest = value.split(",").filter((p) =>
+      !/^[a-z0-9-]+=[0-9A-F]{2}(:[0-9A-F]{2}){5}$/i.test(p)
+    );
+    value = [`${n.model}${mac ? `=${mac}` : ""}`, ...rest].join(",");
+  }
+  edit.params[key] = value;
+  edit.changes.push(`${key} → ${value}`);
+}
+
+/** Config keys to delete; detaching or destroying disks makes the change destructive. */
+function planDeletes(g: GuestFacts, keys: string[], edit: ConfigEdit) {
+  const disks = new Set(diskKeys(g.type, g.config));
+  for (const key of keys) {
+    if (key === "rootfs") {
+      throw new ToolInputError("rootfs can't be deleted: it is the container's root disk");
+    }
+    if (!DELETABLE.test(key)) {
+      throw new ToolInputError(
+        `Config key ${key} can't be deleted with this tool: allowed are netN, disks, unusedN, ipconfigN, usbN, serialN, description, tags, onboot, startup`,
+      );
+    }
+    if (!(key in g.config)) {
+      throw new ToolInputError(
+        `Config key ${key} is not set on ${g.vmid}: keys are ${
+          Object.keys(g.config).sort().join(", ")
+        }`,
+      );
+    }
+    if (key in edit.params) throw new ToolInputError(`Can't change and delete ${key} at once`);
+    const size = diskSize(g.config[key]);
+    const vol = g.config[key].split(",")[0];
+    if (key.startsWith("unused")) {
+      edit.removes = "disks";
+      edit.lost.push(`${key} (${vol}) is destroyed with its data`);
+    } else if (disks.has(key)) {
+      edit.removes = "disks";
+      edit.lost.push(`${key} (${vol}${size ? `, ${gib(size)}` : ""}) is detached (kept as unused)`);
+    }
+  }
+  edit.params.delete = keys.join(",");
+  edit.changes.push(`delete ${keys.join(", ")}`);
+}
+
 const guestUpdate = defineMutation({
   name: "guest_update",
   title: "Update guest config",
@@ -89,138 +223,32 @@ const guestUpdate = defineMutation({
       throw new ToolInputError(`Guest ${g.vmid} is a template: change its clones instead`);
     }
     if (g.lock) throw new ToolInputError(`Guest ${g.vmid} is locked (${g.lock})`);
-    const params: Record<string, string | number | undefined> = {};
-    const warnings: string[] = [];
-    const changes: string[] = [];
-    if (a.memory_mib !== undefined) {
-      params.memory = a.memory_mib;
-      changes.push(`memory ${g.config.memory ?? "?"} → ${a.memory_mib} MiB`);
-      const grow = (a.memory_mib - Number(g.config.memory ?? 0)) * MiB;
-      if (g.running && grow > 0) {
-        const cap = await facts.nodeCapacity(g.node);
-        if (cap.free < grow) {
-          throw new ToolInputError(
-            `Not enough memory: node ${g.node} has ${gib(cap.free)} free, the change adds ${
-              gib(grow)
-            }`,
-          );
-        }
-      }
-    }
-    if (a.cores !== undefined) {
-      const cap = await facts.nodeCapacity(g.node);
-      const total = a.cores * Number(a.sockets ?? g.config.sockets ?? 1);
-      if (total > cap.cpus) {
-        throw new ToolInputError(
-          `Not enough CPUs: node ${g.node} has ${cap.cpus} CPUs, asked for ${total} cores`,
-        );
-      }
-      params.cores = a.cores;
-      changes.push(`cores → ${a.cores}`);
-    }
-    if (a.sockets !== undefined) {
-      if (g.type === "lxc") throw new ToolInputError("sockets applies only to VMs");
-      params.sockets = a.sockets;
-      changes.push(`sockets → ${a.sockets}`);
-    }
-    if (a.name !== undefined) {
-      params[g.type === "qemu" ? "name" : "hostname"] = a.name;
-      changes.push(`name → ${a.name}`);
-    }
-    if (a.tags !== undefined) {
-      params.tags = a.tags.join(";");
-      changes.push(`tags → ${a.tags.join(";") || "(none)"}`);
-    }
-    if (a.description !== undefined) {
-      params.description = a.description;
-      changes.push("description");
-    }
-    if (a.net) {
-      const n = a.net;
-      const key = `net${n.index}`;
-      if (g.type === "qemu" && (n.ip || n.gw)) {
-        throw new ToolInputError("net.ip and net.gw apply to containers; VMs use cloud-init");
-      }
-      if (g.type === "lxc" && n.model) throw new ToolInputError("net.model applies only to VMs");
-      if (n.bridge) await requireBridge(facts, g.node, n.bridge);
-      const existing = g.config[key];
-      if (!existing && !n.bridge) {
-        throw new ToolInputError(`${key} does not exist yet: give net.bridge to add it`);
-      }
-      let value = existing ??
-        (g.type === "qemu"
-          ? `${n.model ?? "virtio"},bridge=${n.bridge}`
-          : `name=eth${n.index},bridge=${n.bridge},ip=${n.ip ?? "dhcp"}`);
-      if (n.bridge) value = setProp(value, "bridge", n.bridge);
-      if (n.vlan !== undefined) value = setProp(value, "tag", String(n.vlan));
-      if (n.firewall !== undefined) value = setProp(value, "firewall", n.firewall ? "1" : "0");
-      if (n.ip) value = setProp(value, "ip", n.ip);
-      if (n.gw) value = setProp(value, "gw", n.gw);
-      if (n.model && existing) {
-        const mac = /(?:^|,)[a-z0-9-]+=([0-9A-F]{2}(?::[0-9A-F]{2}){5})/i.exec(existing)?.[1];
-        const rest = value.split(",").filter((p) =>
-          !/^[a-z0-9-]+=[0-9A-F]{2}(:[0-9A-F]{2}){5}$/i.test(p)
-        );
-        value = [`${n.model}${mac ? `=${mac}` : ""}`, ...rest].join(",");
-      }
-      params[key] = value;
-      changes.push(`${key} → ${value}`);
-    }
-    let removes: Plan["removes"];
-    const lost: string[] = [];
-    if (a.delete?.length) {
-      const disks = new Set(diskKeys(g.type, g.config));
-      for (const key of a.delete) {
-        if (key === "rootfs") {
-          throw new ToolInputError("rootfs can't be deleted: it is the container's root disk");
-        }
-        if (!DELETABLE.test(key)) {
-          throw new ToolInputError(
-            `Config key ${key} can't be deleted with this tool: allowed are netN, disks, unusedN, ipconfigN, usbN, serialN, description, tags, onboot, startup`,
-          );
-        }
-        if (!(key in g.config)) {
-          throw new ToolInputError(
-            `Config key ${key} is not set on ${g.vmid}: keys are ${
-              Object.keys(g.config).sort().join(", ")
-            }`,
-          );
-        }
-        if (key in params) throw new ToolInputError(`Can't change and delete ${key} at once`);
-        const size = diskSize(g.config[key]);
-        const vol = g.config[key].split(",")[0];
-        if (key.startsWith("unused")) {
-          removes = "disks";
-          lost.push(`${key} (${vol}) is destroyed with its data`);
-        } else if (disks.has(key)) {
-          removes = "disks";
-          lost.push(`${key} (${vol}${size ? `, ${gib(size)}` : ""}) is detached (kept as unused)`);
-        }
-      }
-      params.delete = a.delete.join(",");
-      changes.push(`delete ${a.delete.join(", ")}`);
-    }
-    if (!changes.length) {
+    const edit: ConfigEdit = { params: {}, changes: [], warnings: [], lost: [] };
+    await planSizing(facts, g, a, edit);
+    planIdentity(g, a, edit);
+    if (a.net) await planNic(facts, g, a.net, edit);
+    if (a.delete?.length) planDeletes(g, a.delete, edit);
+    if (!edit.changes.length) {
       throw new ToolInputError(
         "Nothing to change: give memory_mib, cores, sockets, name, tags, description, net or delete",
       );
     }
-    const restartKeys = ["memory", "cores", "sockets"].filter((k) => k in params);
+    const restartKeys = ["memory", "cores", "sockets"].filter((k) => k in edit.params);
     if (g.running && g.type === "qemu" && restartKeys.length) {
-      warnings.push(
+      edit.warnings.push(
         `${
           restartKeys.join(", ")
         } may apply only after a restart (pending) unless hotplug allows it`,
       );
     }
-    params.digest = g.config.digest;
+    edit.params.digest = g.config.digest;
     return {
-      summary: `update ${label(g)} on ${g.node}: ${changes.join("; ")}`,
-      requests: [{ method: "PUT", path: `${g.path}/config`, params }],
-      destructive: removes !== undefined,
-      loses: lost.length ? lost.join("; ") : undefined,
-      removes,
-      warnings,
+      summary: `update ${label(g)} on ${g.node}: ${edit.changes.join("; ")}`,
+      requests: [{ method: "PUT", path: `${g.path}/config`, params: edit.params }],
+      destructive: edit.removes !== undefined,
+      loses: edit.lost.length ? edit.lost.join("; ") : undefined,
+      removes: edit.removes,
+      warnings: edit.warnings,
       creates: 0,
       result: { vmid: g.vmid, node: g.node },
     };

@@ -395,6 +395,19 @@ export async function requireStorage(
   return s;
 }
 
+/** Checks that pool `pool` exists (nothing to check when undefined); the error lists the pools. */
+export async function requirePool(facts: Facts, pool: string | undefined): Promise<void> {
+  if (pool === undefined) return;
+  const pools = z.array(z.object({ poolid: z.string() }).loose()).parse(
+    await facts.ctx.api.get("/pools", undefined, { signal: facts.ctx.signal }),
+  );
+  if (!pools.some((p) => p.poolid === pool)) {
+    throw new ToolInputError(
+      `Pool ${pool} does not exist: pools are ${pools.map((p) => p.poolid).join(", ") || "none"}`,
+    );
+  }
+}
+
 /** Checks that `bridge` exists on `node`. */
 export async function requireBridge(facts: Facts, node: string, bridge: string): Promise<void> {
   const bridges = await facts.bridges(node);

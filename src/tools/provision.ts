@@ -29,6 +29,7 @@ import {
   gib,
   requireBridge,
   requireCapacity,
+  requirePool,
   requireStorage,
   requireVolume,
   splitVolid,
@@ -92,18 +93,6 @@ async function pickStorage(
     throw new ToolInputError(`No storage on node ${node} holds ${content} with ${gib(bytes)} free`);
   }
   return fits[0].storage;
-}
-
-async function requirePool(facts: Facts, pool: string | undefined): Promise<void> {
-  if (pool === undefined) return;
-  const pools = z.array(z.object({ poolid: z.string() }).loose()).parse(
-    await facts.ctx.api.get("/pools", undefined, { signal: facts.ctx.signal }),
-  );
-  if (!pools.some((p) => p.poolid === pool)) {
-    throw new ToolInputError(
-      `Pool ${pool} does not exist: pools are ${pools.map((p) => p.poolid).join(", ") || "none"}`,
-    );
-  }
 }
 
 /** Descriptions the creating tools share. */
