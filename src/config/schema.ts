@@ -59,6 +59,13 @@ export const ALLOWED = {
   undo_snapshots:
     'true (every guest), false (never) or "protected" (guests with protected tags; the default)',
   undo_keep: "an integer 1–100 of undo points kept per guest (default 3)",
+  exec_allowlist:
+    'a list of commands guest_exec may run: program names or patterns ("df", "systemctl status *") or {"pattern": "df -h", "read_only": true} to run without confirmation (default: none)',
+  exec_timeout: "a number of seconds from 1 to 3600 guest_exec waits for a command (default 30)",
+  exec_max_output:
+    "an integer 1024–16777216 of output bytes guest_exec keeps per stream (default 65536)",
+  admin_sources:
+    'a list of IP addresses or CIDRs this server reaches Proxmox from, for the firewall lockout check (e.g. ["192.168.10.50"]; default: the local address of a connection to the host)',
 } as const;
 
 /** Every field `config.json` may contain. */
@@ -328,6 +335,16 @@ export const configSchema = z.object({
     z.union([z.boolean(), z.literal("protected")], { error: expected("undo_snapshots") }),
   ).optional(),
   undo_keep: intIn("undo_keep", 1, 100),
+  exec_allowlist: z.array(
+    z.union([
+      z.string().trim().min(1),
+      z.strictObject({ pattern: z.string().trim().min(1), read_only: z.boolean().optional() }),
+    ], { error: expected("exec_allowlist") }),
+    { error: expected("exec_allowlist") },
+  ).optional(),
+  exec_timeout: numIn("exec_timeout", 1, 3600),
+  exec_max_output: intIn("exec_max_output", 1024, 16_777_216),
+  admin_sources: nameList("admin_sources", /^[0-9a-fA-F.:]+(\/\d{1,3})?$/),
 });
 
 const APPROVAL_MODES = ["auto", "elicitation", "token", "human"];

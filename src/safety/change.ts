@@ -68,6 +68,11 @@ export interface Plan {
   destructive: boolean;
   /** What is lost or interrupted, in words; set for destructive changes. */
   loses?: string;
+  /**
+   * Why this change needs a confirmation although it loses nothing (access changes, guest
+   * commands, risky network or firewall edits); `disable_destructive` does not refuse it.
+   */
+  confirm?: string;
   /** Guests removed or disks destroyed: refused for guests with the `protection` flag. */
   removes?: Removal;
   /** Things to know (privileged container, overcommit, …). */
@@ -203,6 +208,7 @@ export interface MutationOutcome {
 export function confirmReasons(change: Change, extra: readonly string[]): string[] {
   const out: string[] = [];
   if (change.destructive) out.push(`destructive: ${change.loses ?? "data or service can be lost"}`);
+  if (change.confirm) out.push(change.confirm);
   out.push(...extra);
   return out;
 }

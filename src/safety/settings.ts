@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import { type ApprovalMode, type ApprovalPolicy, DEFAULT_APPROVAL } from "./approvals.ts";
+import { DEFAULT_EXEC, execRules, type ExecSettings } from "./exec_policy.ts";
 import type { RateLimits } from "./rate_limit.ts";
 import { parseVmidRange, type ScopeRules } from "./scope.ts";
 
@@ -24,6 +25,13 @@ export interface SafetySettings {
   stateDir?: string;
   /** Undo points: for every guest, none, or guests with protected tags; and how many to keep. */
   undo: { snapshots: boolean | "protected"; keep: number };
+  /** What `guest_exec` may run. */
+  exec: ExecSettings;
+  /**
+   * Addresses this server reaches Proxmox from (firewall lockout check); empty: the local
+   * address of a connection to the cluster is used.
+   */
+  adminSources: readonly string[];
 }
 
 /** Tags that need a confirmation for every change unless configured otherwise. */
@@ -38,6 +46,8 @@ export const DEFAULT_SAFETY: SafetySettings = {
   taskTimeoutMs: 300_000,
   approval: DEFAULT_APPROVAL,
   undo: { snapshots: "protected", keep: 3 },
+  exec: DEFAULT_EXEC,
+  adminSources: [],
 };
 
 /** The safety fields of the configuration (all optional). */
@@ -63,6 +73,10 @@ export type SafetyConfig = Partial<
     | "state_dir"
     | "undo_snapshots"
     | "undo_keep"
+    | "exec_allowlist"
+    | "exec_timeout"
+    | "exec_max_output"
+    | "admin_sources"
   >
 >;
 
@@ -100,6 +114,12 @@ export function safetySettings(c: SafetyConfig = {}): SafetySettings {
       snapshots: c.undo_snapshots ?? d.undo.snapshots,
       keep: c.undo_keep ?? d.undo.keep,
     },
+    exec: {
+      allowlist: execRules(c.exec_allowlist),
+      timeoutMs: c.exec_timeout !== undefined ? c.exec_timeout * 1000 : d.exec.timeoutMs,
+      maxOutputBytes: c.exec_max_output ?? d.exec.maxOutputBytes,
+    },
+    adminSources: c.admin_sources ?? d.adminSources,
   };
 }
 

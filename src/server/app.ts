@@ -243,6 +243,7 @@ export function buildServer(
       elicit: extras.elicit,
       session: extras.session,
       scope: safety.scope,
+      policy: safety.settings,
       tasks,
     }),
   });

@@ -13,6 +13,7 @@ import { backupJobTools } from "./backup_jobs.ts";
 import { cephTools } from "./ceph.ts";
 import { clusterTools } from "./cluster.ts";
 import { consoleTools } from "./console.ts";
+import { firewallChangeTools } from "./firewall_change.ts";
 import { guestChangeTools } from "./guest_change.ts";
 import { guestTools } from "./guests.ts";
 import { firewallTools } from "./firewall.ts";
@@ -54,6 +55,7 @@ export const catalogue: readonly Tool[] = [
   ...taskStopTools,
   ...accessTools,
   ...accessListTools,
+  ...firewallChangeTools,
   ...apiReadTools,
   ...metricsTools,
   ...logTools,

@@ -5,6 +5,7 @@
  */
 import type { ElicitAnswer, ElicitRequest } from "../safety/confirm.ts";
 import type { Scope } from "../safety/scope.ts";
+import type { SafetySettings } from "../safety/settings.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import type { Inventory } from "./inventory.ts";
@@ -44,6 +45,8 @@ export interface ToolContext {
   scope?: Scope;
   /** How long-running tasks are waited for. */
   tasks?: TaskWaitSettings;
+  /** Operator policy plans consult: the exec allowlist and the server's own addresses. */
+  policy?: Pick<SafetySettings, "exec" | "adminSources">;
   /**
    * Who is calling: the MCP session (and, over HTTP, the authenticated caller). Confirmation
    * tokens work only for the caller they were issued to.

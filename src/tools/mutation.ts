@@ -55,6 +55,11 @@ export interface MutationDefinition<S extends z.ZodRawShape, R extends z.ZodRawS
   destructive: boolean;
   /** Whether repeating the call changes nothing more (MCP `idempotentHint`). */
   idempotent?: boolean;
+  /**
+   * The plan decides per call whether it is destructive (`disable_destructive` then refuses
+   * only destructive plans instead of hiding the tool).
+   */
+  judgedPerCall?: boolean;
   /** Preflight checks and the plan; reads only. */
   plan(a: z.infer<z.ZodObject<S>> & ControlArgs, ctx: ToolContext): Promise<Plan>;
   /** Extra result fields once the requests were sent and the tasks ended. */
@@ -78,6 +83,7 @@ export function defineMutation<S extends z.ZodRawShape, R extends z.ZodRawShape>
     description: def.description,
     toolset: def.toolset,
     privilege: def.privilege,
+    judgedPerCall: def.judgedPerCall,
     input,
     output,
     annotations: {

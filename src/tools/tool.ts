@@ -26,6 +26,11 @@ export const TOOLSETS = [
   "firewall",
   "replication",
   "sdn",
+  "network",
+  "hardware",
+  "pools",
+  "bulk",
+  "exec",
 ] as const;
 
 /** A toolset name. */

@@ -210,11 +210,73 @@ export function stateSnapshot(sim: Simulator): string {
     pendingDelete: g.pendingDelete,
     snapshots: g.snapshots.map((x) => ({ ...x })),
   }));
+  const plain = (_k: string, v: unknown) =>
+    v instanceof Map ? [...v.entries()] : v instanceof Set ? [...v] : v;
   return JSON.stringify({
     guests,
     volumes: s.volumes,
     pools: [...s.pools.values()],
     storages: [...s.storages.values()],
     tasks: [...s.tasks.keys()],
-  });
+    users: s.users,
+    firewall: s.firewall,
+    access: s.access,
+    ha: s.ha,
+    network: [...s.nodes.values()].map((n) => [n.network, n.networkPending]),
+  }, plain);
+}
+
+/** Calls a tool and asserts it succeeded; returns the structured result. */
+export async function expectOk(
+  s: MutationStack,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const r = await s.call(name, args);
+  if (r.isError) throw new Error(`${name} ${JSON.stringify(args)} failed: ${text(r)}`);
+  return r.structuredContent ?? {};
+}
+
+/** Calls a tool and asserts it was refused with a message matching `pattern`, changing nothing. */
+export async function expectRefused(
+  s: MutationStack,
+  name: string,
+  args: Record<string, unknown>,
+  pattern: RegExp,
+): Promise<string> {
+  const before = stateSnapshot(s.sim);
+  const writes = s.writes().length;
+  const r = await s.call(name, args);
+  if (r.isError !== true) {
+    throw new Error(`${name} ${JSON.stringify(args)} should fail: ${text(r)}`);
+  }
+  if (!pattern.test(text(r))) throw new Error(`${name}: "${text(r)}" does not match ${pattern}`);
+  if (stateSnapshot(s.sim) !== before) throw new Error(`${name} changed the cluster`);
+  if (s.writes().length !== writes) throw new Error(`${name} sent a write`);
+  return text(r);
+}
+
+/**
+ * Runs a call that needs a confirmation the token way: the first call returns a plan and a
+ * token and changes nothing; the repeated call with the token runs. Returns both answers.
+ */
+export async function expectConfirmed(
+  s: MutationStack,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ plan: Record<string, unknown>; done: Record<string, unknown>; text: string }> {
+  const before = stateSnapshot(s.sim);
+  const writes = s.writes().length;
+  const first = await s.call(name, args);
+  if (first.isError) throw new Error(`${name} plan failed: ${text(first)}`);
+  const plan = first.structuredContent!;
+  if (plan.status !== "confirmation_required") {
+    throw new Error(`${name} should need a confirmation: ${text(first)}`);
+  }
+  if (stateSnapshot(s.sim) !== before || s.writes().length !== writes) {
+    throw new Error(`${name} changed the cluster before confirmation`);
+  }
+  const second = await s.call(name, { ...args, confirmation_token: plan.confirmation_token });
+  if (second.isError) throw new Error(`${name} confirmed call failed: ${text(second)}`);
+  return { plan, done: second.structuredContent ?? {}, text: text(second) };
 }
