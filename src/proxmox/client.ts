@@ -124,6 +124,13 @@ export class ProxmoxClient implements AsyncDisposable {
   #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   #random: () => number;
 
+  /** Who requests authenticate as: `user@realm`, or `user@realm!token` for an API token. */
+  get identity(): string {
+    if (this.#auth.type === "token") return this.#auth.tokenId;
+    const { username, realm } = this.#auth;
+    return username.includes("@") || !realm ? username : `${username}@${realm}`;
+  }
+
   constructor(options: ClientOptions) {
     const endpoints: Endpoint[] = [];
     for (const raw of [options.baseUrl, ...(options.fallbackUrls ?? [])]) {

@@ -6,6 +6,7 @@
  */
 import { accessTools } from "./access.ts";
 import { accessListTools } from "./access_list.ts";
+import { accessChangeTools } from "./access_change.ts";
 import { apiReadTools } from "./api_read.ts";
 import { agentTools } from "./agent.ts";
 import { backupTools } from "./backups.ts";
@@ -56,6 +57,7 @@ export const catalogue: readonly Tool[] = [
   ...accessTools,
   ...accessListTools,
   ...firewallChangeTools,
+  ...accessChangeTools,
   ...apiReadTools,
   ...metricsTools,
   ...logTools,

@@ -24,6 +24,8 @@ export interface ProxmoxApi {
   post<T = unknown>(path: string, params?: ApiParams, opts?: ApiRequestOptions): Promise<T>;
   put<T = unknown>(path: string, params?: ApiParams, opts?: ApiRequestOptions): Promise<T>;
   delete<T = unknown>(path: string, params?: ApiParams, opts?: ApiRequestOptions): Promise<T>;
+  /** Who requests authenticate as (`user@realm` or `user@realm!token`), when known. */
+  readonly identity?: string;
 }
 
 /** The context of one tool call. */

@@ -63,10 +63,16 @@ export interface MutationDefinition<S extends z.ZodRawShape, R extends z.ZodRawS
   /** Preflight checks and the plan; reads only. */
   plan(a: z.infer<z.ZodObject<S>> & ControlArgs, ctx: ToolContext): Promise<Plan>;
   /** Extra result fields once the requests were sent and the tasks ended. */
+  plan(a: z.infer<z.ZodObject<S>> & ControlArgs, ctx: ToolContext): Promise<Change>;
+  /**
+   * Extra result fields once the requests were sent and the tasks ended; `responses` holds
+   * the data each planned request answered with, in order.
+   */
   after?(
     a: z.infer<z.ZodObject<S>> & ControlArgs,
     ctx: ToolContext,
     change: Change,
+    responses: unknown[],
   ): Promise<Record<string, unknown>>;
 }
 
@@ -101,7 +107,9 @@ export function defineMutation<S extends z.ZodRawShape, R extends z.ZodRawShape>
     execute: (call) =>
       executeChange(
         call,
-        def.after ? (ctx, change) => def.after!(call.args as A, ctx, change) : undefined,
+        def.after
+          ? (ctx, change, responses) => def.after!(call.args as A, ctx, change, responses)
+          : undefined,
       ),
   };
 }
@@ -148,7 +156,11 @@ const UPID_RE = /^UPID:/;
  */
 export async function executeChange(
   call: ToolCall,
-  after?: (ctx: ToolContext, change: Change) => Promise<Record<string, unknown>>,
+  after?: (
+    ctx: ToolContext,
+    change: Change,
+    responses: unknown[],
+  ) => Promise<Record<string, unknown>>,
 ): Promise<ToolOutput<MutationOutcome & Record<string, unknown>>> {
   const change = call.change;
   const missing = CHECKPOINTS.filter((c) => !call.passed.has(c));
@@ -172,6 +184,7 @@ export async function executeChange(
   }
   const warnings = [...change.warnings];
   const clock = ctx.tasks?.clock ?? systemClock;
+  const responses: unknown[] = [];
   try {
     for (const [i, r] of change.requests.entries()) {
       if (i === 0) {
@@ -189,6 +202,8 @@ export async function executeChange(
             `started was found in the task list and followed`,
         );
       }
+      const data = await send(r.path, r.params, { signal: ctx.signal });
+      responses.push(data);
       const upid = typeof data === "string" && UPID_RE.test(data) ? data : undefined;
       if (!upid) continue;
       call.record.upids.push(upid);
@@ -227,6 +242,10 @@ export async function executeChange(
       warnings.push(`the change was made, but reading its result afterwards failed: ${message}`);
     }
   }
+  const extra = last?.state !== "timeout" && !startedUpid && after
+    ? await after(ctx, change, responses).catch(() => ({}))
+    : {};
+  const warnings = [...change.warnings];
   if (last?.state === "warnings") warnings.push(`task ended with ${last.exitstatus}`);
   const status: MutationOutcome["status"] = startedUpid
     ? "started"

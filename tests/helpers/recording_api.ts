@@ -23,6 +23,11 @@ export class RecordingApi implements ProxmoxApi {
     this.#inner = inner;
   }
 
+  /** The wrapped client's identity. */
+  get identity(): string | undefined {
+    return this.#inner.identity;
+  }
+
   #record(method: RecordedRequest["method"], path: string, params?: ApiParams) {
     const r = { method, path, params: { ...params } };
     this.requests.push(r);

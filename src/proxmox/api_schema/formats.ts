@@ -44,7 +44,8 @@ const FORMATS: Record<string, FormatCheck> = {
     /^[^\s:/]+@[a-z][a-z0-9.\-_]+$/i,
     "value does not look like a valid user name",
   ),
-  "pve-tokenid": test(/^[a-z][a-z0-9.\-_]+$/i, "invalid token ID"),
+  // A full token ID, as PVE's verify_tokenid takes it: user@realm!name.
+  "pve-tokenid": test(/^[^\s:/]+@[a-z][a-z0-9.\-_]+![a-z][a-z0-9.\-_]+$/i, "invalid token ID"),
   "pve-realm": test(/^[a-z][a-z0-9.\-_]+$/i, "value does not look like a valid realm"),
   "pve-volume-id": test(
     /^[a-z][a-z0-9\-_.]*[a-z0-9]:.+$/i,
