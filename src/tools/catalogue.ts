@@ -7,6 +7,9 @@
 import { accessTools } from "./access.ts";
 import { accessListTools } from "./access_list.ts";
 import { accessChangeTools } from "./access_change.ts";
+import { bulkTools } from "./bulk_power.ts";
+import { execTools } from "./guest_exec.ts";
+import { unlockTools } from "./guest_unlock.ts";
 import { apiReadTools } from "./api_read.ts";
 import { agentTools } from "./agent.ts";
 import { backupTools } from "./backups.ts";
@@ -58,6 +61,9 @@ export const catalogue: readonly Tool[] = [
   ...accessListTools,
   ...firewallChangeTools,
   ...accessChangeTools,
+  ...unlockTools,
+  ...bulkTools,
+  ...execTools,
   ...apiReadTools,
   ...metricsTools,
   ...logTools,

@@ -74,6 +74,13 @@ export interface MutationDefinition<S extends z.ZodRawShape, R extends z.ZodRawS
     change: Change,
     responses: unknown[],
   ): Promise<Record<string, unknown>>;
+  /**
+   * Replaces the default executor (requests in order, one task at a time); it must call
+   * {@link openSend} before its first write.
+   */
+  run?(call: ToolCall): Promise<ToolOutput<unknown>>;
+  /** Extra lines for the result text (e.g. a command's output), from the final result. */
+  report?(result: Record<string, unknown>): string | undefined;
 }
 
 /** Declares a mutating catalogue row. */
@@ -105,11 +112,12 @@ export function defineMutation<S extends z.ZodRawShape, R extends z.ZodRawShape>
     },
     plan: async (a, ctx) => withoutSecrets(await def.plan(a as A, ctx)),
     execute: (call) =>
-      executeChange(
+      def.run ? def.run(call) : executeChange(
         call,
         def.after
           ? (ctx, change, responses) => def.after!(call.args as A, ctx, change, responses)
           : undefined,
+        def.report,
       ),
   };
 }
@@ -151,17 +159,11 @@ export class TaskFailedError extends ProxmoxError {
 const UPID_RE = /^UPID:/;
 
 /**
- * Sends the planned requests of `call` in order and waits for their tasks. Refuses unless the
- * call passed every safety checkpoint (fail closed); runs the send gates first.
+ * Checks that `call` passed every safety checkpoint (fail closed), runs the send gates and
+ * announcements, and marks the call as sending. Returns the plan to send. Every executor calls
+ * this before its first write request.
  */
-export async function executeChange(
-  call: ToolCall,
-  after?: (
-    ctx: ToolContext,
-    change: Change,
-    responses: unknown[],
-  ) => Promise<Record<string, unknown>>,
-): Promise<ToolOutput<MutationOutcome & Record<string, unknown>>> {
+export async function openSend(call: ToolCall): Promise<Change> {
   const change = call.change;
   const missing = CHECKPOINTS.filter((c) => !call.passed.has(c));
   if (!change || missing.length) {
@@ -174,6 +176,23 @@ export async function executeChange(
   }
   for (const gate of call.beforeSend) gate();
   for (const announce of call.onSend) await announce();
+  return change;
+}
+
+/**
+ * Sends the planned requests of `call` in order and waits for their tasks. Refuses unless the
+ * call passed every safety checkpoint (fail closed); runs the send gates first.
+ */
+export async function executeChange(
+  call: ToolCall,
+  after?: (
+    ctx: ToolContext,
+    change: Change,
+    responses: unknown[],
+  ) => Promise<Record<string, unknown>>,
+  report?: (result: Record<string, unknown>) => string | undefined,
+): Promise<ToolOutput<MutationOutcome & Record<string, unknown>>> {
+  const change = await openSend(call);
   const { ctx } = call;
   const wait = call.args.wait !== false;
   let last: TaskOutcome | undefined;
@@ -263,7 +282,9 @@ export async function executeChange(
     log_tail: last && last.state !== "ok" ? last.tail : undefined,
     warnings: warnings.length ? warnings : undefined,
   };
-  return { structured, text: outcomeText(status, change, upid, last, warnings) };
+  const more = report?.(structured);
+  const text = outcomeText(status, change, upid, last, warnings);
+  return { structured, text: more ? `${text}\n${more}` : text };
 }
 
 /** Sends one planned request. */
