@@ -33,7 +33,7 @@ interface Outcome {
   vmid: number;
   name?: string;
   node: string;
-  result: "ok" | "failed" | "timeout";
+  result: "ok" | "failed" | "timeout" | "skipped";
   upid?: string;
   exitstatus?: string;
   error?: string;
@@ -154,7 +154,6 @@ function groupsInOrder(action: string, members: Member[]): Member[][] {
 
 async function runBulk(call: ToolCall): Promise<ToolOutput<unknown>> {
   const change = await openSend(call);
-  call.record.sent = true;
   const ctx: ToolContext = call.ctx;
   const action = String(call.args.action);
   const concurrency = Number(call.args.concurrency ?? 3);
@@ -174,9 +173,25 @@ async function runBulk(call: ToolCall): Promise<ToolOutput<unknown>> {
   for (const m of members) m.order = startupOrder((await facts.guest(m.vmid)).config);
   const outcomes: Outcome[] = [];
   let done = 0;
+  let stopped: string | undefined;
   const one = async (m: Member, i: number): Promise<void> => {
     const r = change.requests[i];
     const o: Outcome = { vmid: m.vmid, name: m.name, node: m.node, result: "ok" };
+    // The last checks (kill switch) run right before each guest's request; before the first
+    // one a refusal ends the call with nothing sent, later it skips the rest.
+    if (!stopped) {
+      try {
+        for (const check of call.lastChecks) check();
+      } catch (e) {
+        if (!call.record.sent) throw e;
+        stopped = e instanceof Error ? e.message : String(e);
+      }
+    }
+    if (stopped) {
+      outcomes[i] = { ...o, result: "skipped", error: stopped };
+      return;
+    }
+    call.record.sent = true;
     try {
       const upid = String(await ctx.api.post(r.path, r.params, { signal: ctx.signal }));
       call.record.upids.push(upid);
