@@ -322,13 +322,90 @@ function mutationExercises(state: ClusterState): Record<string, Record<string, u
       { vmid: 410 },
     ],
     task_stop: [],
+    ...adminExercises(state),
+  };
+}
+
+/** Exercises of the firewall, access, exec, unlock and bulk tools. */
+function adminExercises(state: ClusterState): Record<string, Record<string, unknown>[]> {
+  state.guests.get(106)!.config.lock = "backup";
+  return {
+    firewall_rule: [
+      {
+        level: "cluster",
+        action: "add",
+        rule: { action: "ACCEPT", macro: "HTTPS", source: "dc/admin_net" },
+      },
+      {
+        level: "node",
+        node: "pve2",
+        action: "add",
+        rule: { action: "ACCEPT", proto: "tcp", dport: "9100" },
+      },
+      { level: "guest", vmid: 102, action: "add", rule: { type: "group", action: "webserver" } },
+      { level: "cluster", action: "move", pos: 0, moveto: 2 },
+      { level: "cluster", action: "update", pos: 0, rule: { comment: "checked" } },
+      { level: "group", group: "webserver", action: "delete", pos: 1 },
+    ],
+    firewall_options: [
+      { level: "guest", vmid: 102, enable: true, policy_in: "DROP" },
+      { level: "cluster", policy_out: "ACCEPT" },
+      { level: "node", node: "pve3", enable: true },
+    ],
+    firewall_set: [
+      { level: "cluster", kind: "alias", action: "add", name: "jump", cidr: "192.168.10.9" },
+      {
+        level: "cluster",
+        kind: "alias",
+        action: "update",
+        name: "jump",
+        cidr: "192.168.10.8",
+        rename: "jumphost",
+      },
+      { level: "cluster", kind: "ipset", action: "create", name: "office" },
+      { level: "cluster", kind: "ipset", action: "add", name: "office", cidr: "10.1.0.0/16" },
+      {
+        level: "guest",
+        vmid: 101,
+        kind: "ipset",
+        action: "remove",
+        name: "ipfilter-net0",
+        cidr: "192.168.10.101",
+      },
+      { level: "cluster", kind: "ipset", action: "delete", name: "office" },
+    ],
+    user_change: [
+      { action: "create", userid: "carol@pve", group: "developers", email: "carol@example.com" },
+      { action: "add_group", userid: "carol@pve", group: "auditors" },
+      { action: "remove_group", userid: "carol@pve", group: "developers" },
+      { action: "remove_group", userid: "carol@pve", group: "auditors" },
+      { action: "update", userid: "carol@pve", comment: "Contractor" },
+      { action: "disable", userid: "carol@pve" },
+    ],
+    token_change: [
+      { action: "create", userid: "carol@pve", tokenid: "ci" },
+      { action: "revoke", userid: "carol@pve", tokenid: "ci" },
+    ],
+    acl_change: [
+      { action: "grant", path: "/vms/105", role: "PVEVMUser", user: "carol@pve" },
+      { action: "grant", path: "/pool/lab", role: "PVEAuditor", token: "ops@pve!automation" },
+      { action: "revoke", path: "/vms/105", role: "PVEVMUser", user: "carol@pve" },
+    ],
+    guest_unlock: [{ vmid: 106 }],
+    bulk_power: [{ action: "start", vmids: [211], concurrency: 1 }],
+    guest_exec: [{ vmid: 100, command: ["hostname"] }],
   };
 }
 
 Deno.test("every request the mutating tools send is valid against the official API schema", async () => {
   const { startMutationStack } = await import("./helpers/mutations.ts");
   await using s = await startMutationStack({
-    config: { protected_tags: [], max_mutations_per_minute: 0, max_creations: 0 },
+    config: {
+      protected_tags: [],
+      max_mutations_per_minute: 0,
+      max_creations: 0,
+      exec_allowlist: ["hostname"],
+    },
   });
   const plan = mutationExercises(s.sim.state);
   const writers = catalogue.filter((t) => !t.annotations.readOnlyHint);

@@ -144,10 +144,10 @@ Deno.test("guest_unlock shows the lock's reason and needs a confirmation", async
   });
 });
 
-Deno.test("guest_bulk_power starts a set in order and reports a failure in the middle", async (t) => {
+Deno.test("bulk_power starts a set in order and reports a failure in the middle", async (t) => {
   await using s = await startMutationStack({ config: { max_mutations_per_minute: 0 } });
   await t.step("one plan and one confirmation for the set", async () => {
-    const first = await s.call("guest_bulk_power", {
+    const first = await s.call("bulk_power", {
       action: "start",
       tag: ["lab"],
       concurrency: 1,
@@ -160,7 +160,7 @@ Deno.test("guest_bulk_power starts a set in order and reports a failure in the m
       pathPrefix: "/nodes/pve3/qemu/106/status/start",
       message: "start failed: storage 'local-lvm' is offline",
     });
-    const r = await s.call("guest_bulk_power", {
+    const r = await s.call("bulk_power", {
       action: "start",
       tag: ["lab"],
       concurrency: 1,
@@ -183,7 +183,7 @@ Deno.test("guest_bulk_power starts a set in order and reports a failure in the m
     assert.equal(s.sim.state.guests.get(203)!.status, "running");
   });
   await t.step("shutdown by pool in reverse order", async () => {
-    const { done } = await expectConfirmed(s, "guest_bulk_power", {
+    const { done } = await expectConfirmed(s, "bulk_power", {
       action: "shutdown",
       pool: "lab",
     });
@@ -193,6 +193,6 @@ Deno.test("guest_bulk_power starts a set in order and reports a failure in the m
   });
   await t.step("disable_destructive refuses a bulk shutdown", async () => {
     await using s2 = await startMutationStack({ disableDestructive: true });
-    await expectRefused(s2, "guest_bulk_power", { action: "shutdown", pool: "lab" }, /destructive/);
+    await expectRefused(s2, "bulk_power", { action: "shutdown", pool: "lab" }, /destructive/);
   });
 });

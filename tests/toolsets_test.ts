@@ -101,6 +101,7 @@ Deno.test("proxmox-mcp tools shows every toolset, on or off, with its size", asy
       /^Toolsets \(changes allowed, destructive tools off; tools\/list is \d+ bytes/,
     );
     assert.match(out, /\naccess +on +2 +\d+\n/);
+    assert.match(out, /\naccess +on +\d+ +\d+\n/);
     assert.match(out, /\nguest_delete +guests +off +destructive /);
   });
   await t.step("a bad name exits 2 with the known names", async () => {

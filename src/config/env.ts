@@ -51,12 +51,16 @@ export const CONFIG_ENV_VARS = [
   "PROXMOX_STATE_DIR",
   "PROXMOX_UNDO_SNAPSHOTS",
   "PROXMOX_UNDO_KEEP",
+  "PROXMOX_EXEC_ALLOWLIST",
+  "PROXMOX_EXEC_TIMEOUT",
+  "PROXMOX_EXEC_MAX_OUTPUT",
+  "PROXMOX_ADMIN_SOURCES",
 ] as const;
 
 /** One of {@link CONFIG_ENV_VARS}. */
 export type ConfigEnvVar = typeof CONFIG_ENV_VARS[number];
 
-type Kind = "string" | "integer" | "number" | "boolean" | "list";
+type Kind = "string" | "integer" | "number" | "boolean" | "list" | "commas";
 
 /** Which field each variable overrides, and how its string value is converted. */
 export const ENV_FIELDS: Readonly<Record<ConfigEnvVar, { field: ConfigField; kind: Kind }>> = {
@@ -99,6 +103,10 @@ export const ENV_FIELDS: Readonly<Record<ConfigEnvVar, { field: ConfigField; kin
   PROXMOX_STATE_DIR: { field: "state_dir", kind: "string" },
   PROXMOX_UNDO_SNAPSHOTS: { field: "undo_snapshots", kind: "string" },
   PROXMOX_UNDO_KEEP: { field: "undo_keep", kind: "integer" },
+  PROXMOX_EXEC_ALLOWLIST: { field: "exec_allowlist", kind: "commas" },
+  PROXMOX_EXEC_TIMEOUT: { field: "exec_timeout", kind: "number" },
+  PROXMOX_EXEC_MAX_OUTPUT: { field: "exec_max_output", kind: "integer" },
+  PROXMOX_ADMIN_SOURCES: { field: "admin_sources", kind: "list" },
 };
 
 /** Reads one environment variable; returns undefined when unset. */
@@ -156,6 +164,8 @@ function convert(raw: string, kind: Kind): string | number | boolean | string[] 
   switch (kind) {
     case "list":
       return v.split(/[,;\s]+/).filter(Boolean);
+    case "commas":
+      return v.split(",").map((x) => x.trim()).filter(Boolean);
     case "string":
       return raw;
     case "integer":

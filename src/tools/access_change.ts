@@ -80,17 +80,18 @@ const userChange = defineMutation({
   privilege: "Realm.AllocateUser and User.Modify (groups: on /access/groups/{group})",
   destructive: false,
   input: {
-    action: z.enum(["create", "update", "disable", "enable", "add_group", "remove_group"]),
-    userid: userid(),
+    action: z.enum(["create", "update", "disable", "enable", "add_group", "remove_group"])
+      .describe("What to change"),
+    userid: userid().describe("User, e.g. alice@pve"),
     group: groupid().optional().describe("add_group/remove_group; create: first group"),
-    comment: z.string().max(2048).optional(),
-    email: z.email().optional(),
-    firstname: z.string().max(1024).optional(),
-    lastname: z.string().max(1024).optional(),
+    comment: z.string().max(2048).optional().describe("Free text"),
+    email: z.email().optional().describe("E-mail address"),
+    firstname: z.string().max(1024).optional().describe("First name"),
+    lastname: z.string().max(1024).optional().describe("Last name"),
     expire: z.int().min(0).optional().describe("Epoch seconds; 0 = never"),
     password: z.string().min(8).max(64).optional().describe("create, pve realm"),
   },
-  result: { userid: z.string() },
+  result: {},
   async plan(a, ctx): Promise<Change> {
     const me = self(ctx);
     const all = await users(ctx);
@@ -196,19 +197,16 @@ const tokenChange = defineMutation({
   destructive: true,
   judgedPerCall: true,
   input: {
-    action: z.enum(["create", "revoke"]),
-    userid: userid(),
-    tokenid: tokenName(),
+    action: z.enum(["create", "revoke"]).describe("Create or revoke"),
+    userid: userid().describe("Token owner, e.g. alice@pve"),
+    tokenid: tokenName().describe("Token name, e.g. ci"),
     privsep: z.boolean().default(true).describe(
       "Own ACLs only (default); false: all of the user's",
     ),
-    comment: z.string().max(2048).optional(),
+    comment: z.string().max(2048).optional().describe("Free text"),
     expire: z.int().min(0).optional().describe("Epoch seconds; 0 = the user's"),
   },
-  result: {
-    full_tokenid: z.string(),
-    token_secret: z.string().describe("Shown once"),
-  },
+  result: {},
   async plan(a, ctx): Promise<Change> {
     const me = self(ctx);
     const full = `${a.userid}!${a.tokenid}`;
@@ -285,21 +283,21 @@ const aclChange = defineMutation({
   destructive: true,
   judgedPerCall: true,
   input: {
-    action: z.enum(["grant", "revoke"]),
+    action: z.enum(["grant", "revoke"]).describe("Grant or revoke"),
     path: z.string().max(256).regex(/^\/[\w\-./{}]*$/, {
       error: "path must be an ACL path such as /vms/105",
-    }),
+    }).describe("ACL path, e.g. /vms/105"),
     role: z.string().max(64).regex(/^[A-Za-z0-9.\-_]+$/, {
       error: "role: a role ID such as PVEVMUser",
-    }),
-    user: userid().optional(),
-    group: groupid().optional(),
+    }).describe("Role, e.g. PVEVMUser"),
+    user: userid().optional().describe("One of user, group, token"),
+    group: groupid().optional().describe("One of user, group, token"),
     token: z.string().max(128).regex(/^[^\s!]+@[^\s!]+![A-Za-z][A-Za-z0-9.\-_]+$/, {
       error: "token: user@realm!name",
-    }).optional(),
+    }).optional().describe("user@realm!name"),
     propagate: z.boolean().default(true).describe("Also below the path (default)"),
   },
-  result: { path: z.string(), role: z.string() },
+  result: {},
   async plan(a, ctx): Promise<Change> {
     const me = self(ctx);
     const subjects = [

@@ -46,7 +46,7 @@ function startupOrder(config: Record<string, string>): number {
 }
 
 const bulkPower = defineMutation({
-  name: "guest_bulk_power",
+  name: "bulk_power",
   title: "Start or shut down many guests",
   description:
     "Start or shut down every guest matching tag, pool, node or a VMID list, in startup order (shutdown: reverse) with a concurrency limit. One plan, one confirmation; per-guest progress and results.",
@@ -55,20 +55,15 @@ const bulkPower = defineMutation({
   destructive: true,
   judgedPerCall: true,
   input: {
-    action: z.enum(["start", "shutdown"]),
+    action: z.enum(["start", "shutdown"]).describe("Start or graceful shutdown"),
     tag: tagList().max(1).optional().describe("Guests with this tag"),
-    pool: poolId().optional(),
-    node: nodeParam("Guests on this node").optional(),
-    vmids: z.array(guestId()).min(1).max(500).optional(),
+    pool: poolId().optional().describe("Guests in this pool"),
+    node: nodeParam("Only this node").optional(),
+    vmids: z.array(guestId()).min(1).max(500).optional().describe("These guests"),
     concurrency: z.int().min(1).max(10).default(3).describe("Guests at a time"),
     timeout_s: z.int().min(1).max(3600).optional().describe("shutdown: per guest"),
   },
-  result: {
-    total: z.number(),
-    succeeded: z.number(),
-    failed: z.number(),
-    guests: z.array(z.object({ vmid: z.number(), result: z.string() }).loose()),
-  },
+  result: {},
   async plan(a, ctx): Promise<Change> {
     if (!a.tag?.length && !a.pool && !a.node && !a.vmids) {
       throw new ToolInputError("Say which guests: give tag, pool, node or vmids");

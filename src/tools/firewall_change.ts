@@ -22,7 +22,7 @@ const name = (what: string) =>
 
 const levelShape = {
   level: z.enum(["cluster", "node", "guest", "group"]).describe("group = security group"),
-  node: nodeParam("node/guest level; guest: found if omitted").optional(),
+  node: nodeParam("Node name (node level; guest level: found if omitted)").optional(),
   vmid: guestId().optional().describe("guest level"),
   group: name("group").max(18).optional().describe("group level"),
   accept_lockout_risk: z.boolean().optional().describe(
@@ -129,14 +129,14 @@ const firewallRule = defineMutation({
   judgedPerCall: true,
   input: {
     ...levelShape,
-    action: z.enum(["add", "update", "move", "delete"]),
+    action: z.enum(["add", "update", "move", "delete"]).describe("What to do with the rule"),
     pos: z.int().min(0).max(9999).optional().describe(
       "Rule position; add: insert here (default 0, top)",
     ),
     moveto: z.int().min(0).max(9999).optional().describe("move: new position"),
     rule: Rule.optional().describe("add/update: fields to set"),
   },
-  result: { rules_before: z.array(z.string()), rules_after: z.array(z.string()) },
+  result: {},
   async plan(a, ctx): Promise<Change> {
     const l = await resolveLevel(ctx, a);
     const { rules, digest } = await readRules(ctx, l.rules);
@@ -222,16 +222,13 @@ const firewallOptions = defineMutation({
   judgedPerCall: true,
   input: {
     ...levelShape,
-    level: z.enum(["cluster", "node", "guest"]),
-    enable: z.boolean().optional(),
+    level: z.enum(["cluster", "node", "guest"]).describe("Which firewall"),
+    enable: z.boolean().optional().describe("Turn the firewall on or off"),
     policy_in: z.enum(["ACCEPT", "REJECT", "DROP"]).optional().describe("cluster/guest"),
     policy_out: z.enum(["ACCEPT", "REJECT", "DROP"]).optional().describe("cluster/guest"),
     policy_forward: z.enum(["ACCEPT", "DROP"]).optional().describe("cluster"),
   },
-  result: {
-    options_before: z.record(z.string(), z.unknown()),
-    options_after: z.record(z.string(), z.unknown()),
-  },
+  result: {},
   async plan(a, ctx): Promise<Change> {
     if (a.group !== undefined) throw new ToolInputError("group is for firewall_rule");
     const l = await resolveLevel(ctx, a);
@@ -300,21 +297,21 @@ const firewallSet = defineMutation({
   destructive: true,
   judgedPerCall: true,
   input: {
-    level: z.enum(["cluster", "guest"]),
+    level: z.enum(["cluster", "guest"]).describe("Where the alias or IP set lives"),
     node: optNode(),
     vmid: guestId().optional().describe("guest level"),
-    kind: z.enum(["alias", "ipset"]),
+    kind: z.enum(["alias", "ipset"]).describe("Alias or IP set"),
     action: z.enum(["add", "update", "delete", "create", "remove"]).describe(
       "alias: add/update/delete; ipset: create/delete, add/remove an entry",
     ),
-    name: name("name"),
+    name: name("name").describe("Alias or IP set name"),
     cidr: z.string().max(64).optional().describe("alias address; ipset entry"),
-    comment: z.string().max(256).optional(),
+    comment: z.string().max(256).optional().describe("Free text"),
     rename: name("rename").optional().describe("alias update"),
     nomatch: z.boolean().optional().describe("ipset entry: exclude it"),
     accept_lockout_risk: levelShape.accept_lockout_risk,
   },
-  result: { entries_before: z.array(z.string()), entries_after: z.array(z.string()) },
+  result: {},
   async plan(a, ctx): Promise<Change> {
     const allowed = a.kind === "alias"
       ? ["add", "update", "delete"]

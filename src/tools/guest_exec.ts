@@ -67,12 +67,7 @@ const guestExec = defineMutation({
     input_data: z.string().max(65536).optional().describe("Sent to stdin"),
     timeout_s: z.int().min(1).max(3600).optional().describe("Default: exec_timeout"),
   },
-  result: {
-    exit_code: z.number(),
-    stdout: z.string(),
-    stderr: z.string(),
-    timed_out: z.boolean(),
-  },
+  result: {},
   async plan(a, ctx): Promise<Change> {
     const g = await new Facts(ctx).guest(a.vmid, a.node);
     if (g.type === "lxc") {

@@ -39,7 +39,7 @@ const guestUnlock = defineMutation({
   privilege: "root@pam (skiplock)",
   destructive: false,
   input: { vmid: guestId(), node: optNode() },
-  result: { vmid: z.number(), lock: z.string() },
+  result: {},
   async plan(a, ctx): Promise<Change> {
     const g = await new Facts(ctx).guest(a.vmid, a.node);
     if (!g.lock) throw new ToolInputError(`Guest ${g.vmid} is not locked`);
