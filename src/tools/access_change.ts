@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Change } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { missingOn, privilegesOf, refuseMoreThanSelf, self } from "./access_guard.ts";
 import { type ToolContext, ToolInputError } from "./context.ts";
 import { defineMutation } from "./mutation.ts";
@@ -56,12 +56,11 @@ function groupsOf(u: z.infer<typeof User>): string[] {
 
 function change(
   summary: string,
-  requests: Change["requests"],
-  extra: Partial<Change> = {},
-): Change {
+  requests: Plan["requests"],
+  extra: Partial<Plan> = {},
+): Plan {
   return {
     summary,
-    targets: [],
     requests,
     destructive: false,
     confirm: CONFIRM,
@@ -92,7 +91,7 @@ const userChange = defineMutation({
     password: z.string().min(8).max(64).optional().describe("create, pve realm"),
   },
   result: {},
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const me = self(ctx);
     const all = await users(ctx);
     const existing = all.find((u) => u.userid === a.userid);
@@ -207,7 +206,7 @@ const tokenChange = defineMutation({
     expire: z.int().min(0).optional().describe("Epoch seconds; 0 = the user's"),
   },
   result: {},
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const me = self(ctx);
     const full = `${a.userid}!${a.tokenid}`;
     const list = z.array(z.object({ tokenid: z.string() }).loose()).parse(
@@ -298,7 +297,7 @@ const aclChange = defineMutation({
     propagate: z.boolean().default(true).describe("Also below the path (default)"),
   },
   result: {},
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const me = self(ctx);
     const subjects = [
       a.user && { type: "user", id: a.user, param: "users" },

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
-import type { Change, Target } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import type { ToolCall } from "../safety/pipeline.ts";
 import { type ToolContext, ToolInputError } from "./context.ts";
 import { guestId, poolId, tagList } from "./mutation_args.ts";
@@ -64,7 +64,7 @@ const bulkPower = defineMutation({
     timeout_s: z.int().min(1).max(3600).optional().describe("shutdown: per guest"),
   },
   result: {},
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     if (!a.tag?.length && !a.pool && !a.node && !a.vmids) {
       throw new ToolInputError("Say which guests: give tag, pool, node or vmids");
     }
@@ -95,11 +95,9 @@ const bulkPower = defineMutation({
       );
     }
     const members: Member[] = [];
-    const targets: Target[] = [];
     for (const r of todo) {
       const g = await facts.guest(r.vmid ?? Number(r.id.split("/")[1]));
       if (g.template) continue;
-      targets.push(g.target);
       members.push({
         vmid: g.vmid,
         node: g.node,
@@ -114,7 +112,6 @@ const bulkPower = defineMutation({
     const list = members.map((m) => `${m.vmid}${m.name ? ` (${m.name})` : ""}`).join(", ");
     return {
       summary: `${a.action} ${members.length} guest(s), ${a.concurrency} at a time: ${list}`,
-      targets,
       requests: members.map((m) => ({
         method: "POST" as const,
         path: apiPath`/nodes/${m.node}/${m.type}/${m.vmid}/status/${a.action}`,

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Change } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { ToolInputError } from "./context.ts";
 import { checkLockout } from "./firewall_lockout.ts";
 import type { FwRuleView, HostFirewall } from "./firewall_reach.ts";
@@ -137,7 +137,7 @@ const firewallRule = defineMutation({
     rule: Rule.optional().describe("add/update: fields to set"),
   },
   result: {},
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const l = await resolveLevel(ctx, a);
     const { rules, digest } = await readRules(ctx, l.rules);
     const needPos = a.action !== "add";
@@ -166,7 +166,7 @@ const firewallRule = defineMutation({
     }
     const pos = a.pos ?? 0;
     let op: Op;
-    let request: Change["requests"][number];
+    let request: Plan["requests"][number];
     if (a.action === "add") {
       const params = ruleParams(a.rule!, true);
       op = { kind: "add", pos, rule: asView(params) };
@@ -196,13 +196,12 @@ const firewallRule = defineMutation({
       : `${a.action} rule ${pos} (${ruleLine(rules[pos], pos).slice(3)})`;
     return {
       summary: `${what} in ${l.label}`,
-      targets: l.targets,
       requests: [request],
       destructive: a.action === "delete",
       loses: a.action === "delete" ? `firewall rule ${ruleLine(rules[pos], pos)}` : undefined,
       confirm: verdict.confirm ??
         (l.host
-          ? `changes host firewall rules (${l.label}) on ${l.targets.length} node(s)`
+          ? `changes host firewall rules (${l.label}) on ${l.nodes.length} node(s)`
           : undefined),
       warnings: verdict.warnings,
       creates: 0,
@@ -229,7 +228,7 @@ const firewallOptions = defineMutation({
     policy_forward: z.enum(["ACCEPT", "DROP"]).optional().describe("cluster"),
   },
   result: {},
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     if (a.group !== undefined) throw new ToolInputError("group is for firewall_rule");
     const l = await resolveLevel(ctx, a);
     if (l.level === "node" && (a.policy_in || a.policy_out || a.policy_forward)) {
@@ -273,12 +272,11 @@ const firewallOptions = defineMutation({
     }
     return {
       summary: `set ${set.map(([k, v]) => `${k}=${v}`).join(", ")} on ${l.label}`,
-      targets: l.targets,
       requests: [{ method: "PUT", path: `${l.base}/options`, params }],
       destructive: false,
       confirm: verdict.confirm ??
         (l.host
-          ? `changes the host firewall (${l.label}) on ${l.targets.length} node(s)`
+          ? `changes the host firewall (${l.label}) on ${l.nodes.length} node(s)`
           : undefined),
       warnings,
       creates: 0,
@@ -312,7 +310,7 @@ const firewallSet = defineMutation({
     accept_lockout_risk: levelShape.accept_lockout_risk,
   },
   result: {},
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const allowed = a.kind === "alias"
       ? ["add", "update", "delete"]
       : ["create", "delete", "add", "remove"];
@@ -329,7 +327,7 @@ const firewallSet = defineMutation({
         paths = [
           "/cluster/firewall/rules",
           ...groups.map((g) => `/cluster/firewall/groups/${encodeURIComponent(g.group)}`),
-          ...l.targets.map((t) => `/nodes/${encodeURIComponent(t.node)}/firewall/rules`),
+          ...l.nodes.map((n) => `/nodes/${encodeURIComponent(n)}/firewall/rules`),
         ];
       }
       const used: string[] = [];
@@ -342,7 +340,7 @@ const firewallSet = defineMutation({
       }
       return used;
     };
-    let requests: Change["requests"];
+    let requests: Plan["requests"];
     let before: string[];
     let after: string[];
     let loses: string | undefined;
@@ -489,7 +487,6 @@ const firewallSet = defineMutation({
       : { warnings: [] as string[], confirm: undefined };
     return {
       summary: `${a.action} ${a.kind} ${a.name}${a.cidr ? ` ${a.cidr}` : ""} in ${l.label}`,
-      targets: l.targets,
       requests,
       destructive: loses !== undefined,
       loses,

@@ -8,7 +8,6 @@
 import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
 import { num } from "../proxmox/resources.ts";
-import type { Target } from "../safety/change.ts";
 import { type ToolContext, ToolInputError } from "./context.ts";
 import {
   type FwRuleView,
@@ -29,7 +28,8 @@ export interface FwLevel {
   /** Rules path (`…/rules`, or the group path). */
   rules: string;
   label: string;
-  targets: Target[];
+  /** The nodes whose host firewall the level is part of. */
+  nodes: string[];
   /** Host firewall levels can cut the management path. */
   host: boolean;
   node?: string;
@@ -55,15 +55,11 @@ const RuleEntry = z.object({
 /** A rule as listed. */
 export type RuleEntry = z.infer<typeof RuleEntry>;
 
-function nodeTarget(node: string): Target {
-  return { node, tags: [], protection: false, exists: true };
-}
-
-/** Targets of a cluster-wide change: every node (it applies to all of them). */
-export async function allNodeTargets(ctx: ToolContext): Promise<Target[]> {
+/** Every node of the cluster (a cluster-level firewall change applies to all of them). */
+export async function allNodes(ctx: ToolContext): Promise<string[]> {
   const nodes = z.array(z.object({ node: z.string() }).loose())
     .parse(await ctx.api.get("/nodes", undefined, { signal: ctx.signal }));
-  return nodes.map((n) => nodeTarget(n.node));
+  return nodes.map((n) => n.node);
 }
 
 /** Resolves where a firewall change goes. */
@@ -80,7 +76,7 @@ export async function resolveLevel(
     throw new ToolInputError(`Not for level ${a.level}: ${misplaced.join(", ")}`);
   }
   if (a.level === "cluster" || a.level === "group") {
-    const targets = await allNodeTargets(ctx);
+    const nodes = await allNodes(ctx);
     if (a.level === "group") {
       if (!a.group) throw new ToolInputError("level group needs group (a security group name)");
       const base = apiPath`/cluster/firewall/groups/${a.group}`;
@@ -89,7 +85,7 @@ export async function resolveLevel(
         base,
         rules: base,
         label: `security group ${a.group}`,
-        targets,
+        nodes,
         host: true,
       };
     }
@@ -98,7 +94,7 @@ export async function resolveLevel(
       base: "/cluster/firewall",
       rules: "/cluster/firewall/rules",
       label: "the cluster firewall",
-      targets,
+      nodes,
       host: true,
     };
   }
@@ -111,7 +107,7 @@ export async function resolveLevel(
       base,
       rules: `${base}/rules`,
       label: `the firewall of node ${node}`,
-      targets: [nodeTarget(node)],
+      nodes: [node],
       host: true,
       node,
     };
@@ -123,7 +119,7 @@ export async function resolveLevel(
     base: `${g.path}/firewall`,
     rules: `${g.path}/firewall/rules`,
     label: `the firewall of ${g.type} ${g.vmid}${g.name ? ` (${g.name})` : ""}`,
-    targets: [g.target],
+    nodes: [g.node],
     host: false,
     node: g.node,
   };

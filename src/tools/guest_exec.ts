@@ -10,7 +10,7 @@
 import { z } from "zod";
 import { DEFAULT_EXEC, matchExec } from "../safety/exec_policy.ts";
 import { PolicyRefusal } from "../safety/pipeline.ts";
-import type { Change } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { type ToolContext, ToolInputError } from "./context.ts";
 import { guestId, optNode } from "./mutation_args.ts";
 import { defineMutation } from "./mutation.ts";
@@ -68,7 +68,7 @@ const guestExec = defineMutation({
     timeout_s: z.int().min(1).max(3600).optional().describe("Default: exec_timeout"),
   },
   result: {},
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const g = await new Facts(ctx).guest(a.vmid, a.node);
     if (g.type === "lxc") {
       throw new ToolInputError(
@@ -100,7 +100,6 @@ const guestExec = defineMutation({
     const timeoutMs = Math.min((a.timeout_s ?? Infinity) * 1000, exec.timeoutMs);
     return {
       summary: `run "${line}" in VM ${g.vmid}${g.name ? ` (${g.name})` : ""} on ${g.node}`,
-      targets: [g.target],
       requests: [{
         method: "POST",
         path: `${g.path}/agent/exec`,

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
-import type { Change } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { ToolInputError } from "./context.ts";
 import { guestId, optNode } from "./mutation_args.ts";
 import { defineMutation } from "./mutation.ts";
@@ -40,7 +40,7 @@ const guestUnlock = defineMutation({
   destructive: false,
   input: { vmid: guestId(), node: optNode() },
   result: {},
-  async plan(a, ctx): Promise<Change> {
+  async plan(a, ctx): Promise<Plan> {
     const g = await new Facts(ctx).guest(a.vmid, a.node);
     if (!g.lock) throw new ToolInputError(`Guest ${g.vmid} is not locked`);
     if (g.type === "lxc") {
@@ -71,7 +71,6 @@ const guestUnlock = defineMutation({
       summary: `remove the ${g.lock} lock of VM ${g.vmid}${
         g.name ? ` (${g.name})` : ""
       } on ${g.node} (${why})`,
-      targets: [g.target],
       requests: [{
         method: "PUT",
         path: `${g.path}/config`,

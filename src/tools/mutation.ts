@@ -62,8 +62,6 @@ export interface MutationDefinition<S extends z.ZodRawShape, R extends z.ZodRawS
   judgedPerCall?: boolean;
   /** Preflight checks and the plan; reads only. */
   plan(a: z.infer<z.ZodObject<S>> & ControlArgs, ctx: ToolContext): Promise<Plan>;
-  /** Extra result fields once the requests were sent and the tasks ended. */
-  plan(a: z.infer<z.ZodObject<S>> & ControlArgs, ctx: ToolContext): Promise<Change>;
   /**
    * Extra result fields once the requests were sent and the tasks ended; `responses` holds
    * the data each planned request answered with, in order.
@@ -159,9 +157,9 @@ export class TaskFailedError extends ProxmoxError {
 const UPID_RE = /^UPID:/;
 
 /**
- * Checks that `call` passed every safety checkpoint (fail closed), runs the send gates and
- * announcements, and marks the call as sending. Returns the plan to send. Every executor calls
- * this before its first write request.
+ * Checks that `call` passed every safety checkpoint (fail closed), then runs the send gates
+ * and announcements. Returns the plan to send. Every executor calls this before its first
+ * write; the executor then runs `call.lastChecks` right before that write.
  */
 export async function openSend(call: ToolCall): Promise<Change> {
   const change = call.change;
@@ -221,7 +219,6 @@ export async function executeChange(
             `started was found in the task list and followed`,
         );
       }
-      const data = await send(r.path, r.params, { signal: ctx.signal });
       responses.push(data);
       const upid = typeof data === "string" && UPID_RE.test(data) ? data : undefined;
       if (!upid) continue;
@@ -253,7 +250,7 @@ export async function executeChange(
   let extra: Record<string, unknown> = {};
   if (last?.state !== "timeout" && !startedUpid && after) {
     try {
-      extra = await after(ctx, change);
+      extra = await after(ctx, change, responses);
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       const message = err instanceof Error ? err.message : String(err);
@@ -261,10 +258,6 @@ export async function executeChange(
       warnings.push(`the change was made, but reading its result afterwards failed: ${message}`);
     }
   }
-  const extra = last?.state !== "timeout" && !startedUpid && after
-    ? await after(ctx, change, responses).catch(() => ({}))
-    : {};
-  const warnings = [...change.warnings];
   if (last?.state === "warnings") warnings.push(`task ended with ${last.exitstatus}`);
   const status: MutationOutcome["status"] = startedUpid
     ? "started"
