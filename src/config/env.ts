@@ -55,6 +55,7 @@ export const CONFIG_ENV_VARS = [
   "PROXMOX_EXEC_TIMEOUT",
   "PROXMOX_EXEC_MAX_OUTPUT",
   "PROXMOX_ADMIN_SOURCES",
+  "PROXMOX_ALLOW_CLUSTER_CHANGES",
 ] as const;
 
 /** One of {@link CONFIG_ENV_VARS}. */
@@ -107,6 +108,7 @@ export const ENV_FIELDS: Readonly<Record<ConfigEnvVar, { field: ConfigField; kin
   PROXMOX_EXEC_TIMEOUT: { field: "exec_timeout", kind: "number" },
   PROXMOX_EXEC_MAX_OUTPUT: { field: "exec_max_output", kind: "integer" },
   PROXMOX_ADMIN_SOURCES: { field: "admin_sources", kind: "list" },
+  PROXMOX_ALLOW_CLUSTER_CHANGES: { field: "allow_cluster_changes", kind: "boolean" },
 };
 
 /** Reads one environment variable; returns undefined when unset. */

@@ -66,6 +66,8 @@ export const ALLOWED = {
     "an integer 1024–16777216 of output bytes guest_exec keeps per stream (default 65536)",
   admin_sources:
     'a list of IP addresses or CIDRs this server reaches Proxmox from, for the firewall lockout check (e.g. ["192.168.10.50"]; default: the local address of a connection to the host)',
+  allow_cluster_changes:
+    "true or false: let api_change send cluster-wide requests the scope cannot bound (default false)",
 } as const;
 
 /** Every field `config.json` may contain. */
@@ -345,6 +347,8 @@ export const configSchema = z.object({
   exec_timeout: numIn("exec_timeout", 1, 3600),
   exec_max_output: intIn("exec_max_output", 1024, 16_777_216),
   admin_sources: nameList("admin_sources", /^[0-9a-fA-F.:]+(\/\d{1,3})?$/),
+  allow_cluster_changes: z.boolean({ error: expected("allow_cluster_changes", unquoteHint) })
+    .optional(),
 });
 
 const APPROVAL_MODES = ["auto", "elicitation", "token", "human"];

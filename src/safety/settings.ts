@@ -32,6 +32,8 @@ export interface SafetySettings {
    * address of a connection to the cluster is used.
    */
   adminSources: readonly string[];
+  /** Let `api_change` send cluster-wide requests the scope cannot bound. */
+  allowClusterChanges: boolean;
 }
 
 /** Tags that need a confirmation for every change unless configured otherwise. */
@@ -48,6 +50,7 @@ export const DEFAULT_SAFETY: SafetySettings = {
   undo: { snapshots: "protected", keep: 3 },
   exec: DEFAULT_EXEC,
   adminSources: [],
+  allowClusterChanges: false,
 };
 
 /** The safety fields of the configuration (all optional). */
@@ -77,6 +80,7 @@ export type SafetyConfig = Partial<
     | "exec_timeout"
     | "exec_max_output"
     | "admin_sources"
+    | "allow_cluster_changes"
   >
 >;
 
@@ -120,6 +124,7 @@ export function safetySettings(c: SafetyConfig = {}): SafetySettings {
       maxOutputBytes: c.exec_max_output ?? d.exec.maxOutputBytes,
     },
     adminSources: c.admin_sources ?? d.adminSources,
+    allowClusterChanges: c.allow_cluster_changes ?? d.allowClusterChanges,
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The safety pipeline in one place: every stage, in order, configured once.
  *
- * audit → mode → freeze → plan (preflight) → destructive plans (disable_destructive) → scope →
- * dry run → rate limit → confirmation → executor
+ * audit → mode → freeze → plan (preflight) → danger table → destructive plans
+ * (disable_destructive) → scope → dry run → rate limit → confirmation → executor
  *
  * - audit wraps everything after it, so refusals by any later stage are recorded too;
  * - mode refuses (and hides) changing tools on a read-only server, and destructive tools with
@@ -10,6 +10,9 @@
  * - freeze refuses every change while the kill switch is on (and again right before sending);
  * - plan runs the tool's preflight checks (reads only) and validates the requests it would send
  *   against the official API schema;
+ * - the danger table (`danger.ts`) judges each request of a tool judged per call (`api_change`):
+ *   cluster-wide ones are refused unless `allow_cluster_changes`, destructive ones marked, the
+ *   rest of what it lists needs a confirmation;
  * - destructive plans (of tools judged per call, like `api_change`) are refused with
  *   `disable_destructive`;
  * - scope derives every target from the exact requests of the plan (`targets.ts`: nodes,
@@ -34,6 +37,7 @@ import { AuditLog } from "./audit.ts";
 import { auditStage } from "./audit_stage.ts";
 import { confirmationStage } from "./confirm.ts";
 import { FileFreeze, freezeStage, type FreezeSwitch, MemoryFreeze } from "./freeze.ts";
+import { dangerStage } from "./danger.ts";
 import { allowedInModes, destructivePlanStage, type Modes, modeStage } from "./mode.ts";
 import { Pipeline } from "./pipeline.ts";
 import { dryRunStage, planStage } from "./plan.ts";
@@ -105,6 +109,7 @@ export function safetyPipeline(opts: Safety & Modes & { clock?: Clock }): Pipeli
       modeStage(opts.readOnly, disableDestructive),
       freezeStage(opts.freeze),
       plan,
+      dangerStage({ allowClusterChanges: opts.settings.allowClusterChanges }),
       destructivePlanStage(disableDestructive),
       scopeStage(opts.scope),
       dryRunStage(),

@@ -10,6 +10,7 @@ import { accessChangeTools } from "./access_change.ts";
 import { bulkTools } from "./bulk_power.ts";
 import { execTools } from "./guest_exec.ts";
 import { unlockTools } from "./guest_unlock.ts";
+import { apiChangeTools } from "./api_change.ts";
 import { apiReadTools } from "./api_read.ts";
 import { agentTools } from "./agent.ts";
 import { backupTools } from "./backups.ts";
@@ -65,6 +66,7 @@ export const catalogue: readonly Tool[] = [
   ...bulkTools,
   ...execTools,
   ...apiReadTools,
+  ...apiChangeTools,
   ...metricsTools,
   ...logTools,
   ...cephTools,
