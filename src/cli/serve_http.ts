@@ -66,7 +66,7 @@ export async function serveHttp(cli: CliArgs, logger: Logger): Promise<void> {
     allowedHosts: settings.allowedHosts,
     allowedOrigins: settings.allowedOrigins,
     shutdownGraceMs: settings.shutdownGraceMs,
-    createServer: (stopCalls) => buildServer(backend, logger, { stopCalls }),
+    createServer: (stopCalls, narrow) => buildServer(backend, logger, { stopCalls, narrow }),
     logger,
   });
   if (approvals && safety) {

@@ -29,6 +29,7 @@ import {
 } from "./listing.ts";
 import { selectTools } from "../tools/toolsets.ts";
 import { createMcpServer } from "./mcp_server.ts";
+import { PrivilegeCache } from "./privilege_filter.ts";
 import type { McpServer } from "./sdk.ts";
 
 /** Where the server's Proxmox API calls go. */
@@ -49,6 +50,8 @@ export interface Backend extends AsyncDisposable {
   approverToken?: string;
   /** Base URL of the cluster's web UI (`https://host:8006`), for links such as console URLs. */
   webUrl?: string;
+  /** The identity's privileges, read once and shared by every session (set by buildServer). */
+  privileges?: PrivilegeCache;
 }
 
 /** How to open a backend. */
@@ -220,7 +223,11 @@ export function buildServer(
     clock,
     ...opts.tasks,
   };
+  const privileges = listing.privilegeFilter
+    ? (backend.privileges ??= new PrivilegeCache(backend.client, clock, logger))
+    : undefined;
   return createMcpServer({
+    privileges,
     tools: selectTools(opts.tools ?? catalogue, listing.toolsets),
     pipeline,
     logger,

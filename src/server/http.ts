@@ -17,6 +17,7 @@ import {
   jsonRpcError,
   originProblem,
 } from "./http_guard.ts";
+import { NarrowingError, narrowingFromHeaders, type SessionNarrowing } from "./listing.ts";
 import { type McpServer, WebStandardStreamableHTTPServerTransport } from "./sdk.ts";
 
 /** Options of {@link startHttpServer}. */
@@ -28,9 +29,11 @@ export interface HttpServerOptions {
   /** Builds the MCP server of a new session. */
   /**
    * Builds the MCP server of a new session. `stopCalls` aborts when shutdown's grace period
-   * ends: calls still running are cancelled so their clients get an answer.
+   * ends: calls still running are cancelled so their clients get an answer. `narrow` is what
+   * the initialize request's `X-MCP-Toolsets` / `X-MCP-Readonly` headers ask for (it may only
+   * narrow what the server offers).
    */
-  createServer: (stopCalls: AbortSignal) => McpServer;
+  createServer: (stopCalls: AbortSignal, narrow?: SessionNarrowing) => McpServer;
   /** Token every request must carry as `Authorization: Bearer <token>`. */
   bearerToken?: string;
   /** Accepted Host header values (see {@link allowlistFor} for the defaults). */
@@ -135,8 +138,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
   };
 
-  const newSession = async (): Promise<Session> => {
-    const server = opts.createServer(stopCalls.signal);
+  const newSession = async (narrow?: SessionNarrowing): Promise<Session> => {
+    const server = opts.createServer(stopCalls.signal, narrow);
     const session = { server, lastSeen: Date.now() } as Session;
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
@@ -200,7 +203,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         if (sessions.size + pending.size >= maxSessions) {
           return jsonRpcError(503, `Too many sessions: at most ${maxSessions} are open at once`);
         }
-        session = await newSession();
+        let narrow: SessionNarrowing;
+        try {
+          narrow = narrowingFromHeaders(req.headers);
+        } catch (e) {
+          if (!(e instanceof NarrowingError)) throw e;
+          return jsonRpcError(400, `Bad Request: ${e.message}`);
+        }
+        session = await newSession(narrow);
       } else {
         return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
       }

@@ -19,6 +19,7 @@ import { readHost } from "./features.ts";
 import { registerPrompts } from "./prompts.ts";
 import { registerResources } from "./resources.ts";
 import { registerSubscriptions } from "./subscriptions.ts";
+import { hiddenTools, type PrivilegeCache } from "./privilege_filter.ts";
 import { serveToolList } from "./tool_list.ts";
 import {
   type CallToolResult,
@@ -53,6 +54,8 @@ export interface ServerOptions {
   instructions?: string;
   /** Time between checks of subscribed resources for changes made elsewhere. */
   subscriptionPollMs?: number;
+  /** Privilege-aware listing: rows whose privilege the identity lacks are hidden. */
+  privileges?: PrivilegeCache;
 }
 
 const INSTRUCTIONS =
@@ -68,11 +71,19 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** Creates an MCP server offering every tool the pipeline lets clients see. */
 export function createMcpServer(opts: ServerOptions): McpServer {
+  const visible = opts.tools.filter((t) => opts.pipeline.visible(t));
+  const privileges = opts.privileges;
+  const hidden = () =>
+    privileges?.held ? hiddenTools(visible, privileges.held) : new Map<string, string[]>();
   const server = new McpServer(
     { name: "proxmox-mcp", title: "Proxmox VE", version: VERSION },
     {
-      instructions: opts.instructions ? `${INSTRUCTIONS} ${opts.instructions}` : INSTRUCTIONS,
-      capabilities: { logging: {} },
+      instructions: [
+        INSTRUCTIONS,
+        opts.instructions,
+        privileges ? privilegeLine(hidden()) : undefined,
+      ].filter(Boolean).join(" "),
+      capabilities: { logging: {}, ...(privileges ? { tools: { listChanged: true } } : {}) },
     },
   );
   // One server per MCP session (stdio: the process; HTTP: each session): its random identity,
@@ -144,6 +155,18 @@ export function createMcpServer(opts: ServerOptions): McpServer {
       async (args, extra): Promise<CallToolResult> => {
         const started = performance.now();
         const extras = extrasFor(extra);
+        const lacks = hidden().get(tool.name);
+        if (lacks) {
+          return {
+            content: [{
+              type: "text",
+              text: `Refused ${tool.name}: it is hidden because the identity this server uses ` +
+                `has none of ${lacks.join(", ")} on any path. Grant the privilege in Proxmox, ` +
+                'or set "privilege_filter": false to list every tool',
+            }],
+            isError: true,
+          };
+        }
         try {
           const out = await opts.pipeline.run({
             tool,
@@ -163,6 +186,7 @@ export function createMcpServer(opts: ServerOptions): McpServer {
             structuredContent: structured,
           };
         } catch (err) {
+          privileges?.noteError(err);
           const message = maskSecretLike(describeError(tool.name, err, opts.logger));
           opts.logger.log("info", `tool ${tool.name} failed`, { error: message });
           return { content: [{ type: "text", text: message }], isError: true };
@@ -170,8 +194,28 @@ export function createMcpServer(opts: ServerOptions): McpServer {
       },
     );
   }
-  const visible = opts.tools.filter((t) => opts.pipeline.visible(t));
-  serveToolList(server, visible);
+  serveToolList(
+    server,
+    visible,
+    privileges && {
+      ensure: () => privileges.ensure(),
+      hidden: () => new Set(hidden().keys()),
+    },
+  );
+  if (privileges) {
+    let shown = [...hidden().keys()].join(",");
+    const stop = privileges.onChange(() => {
+      const now = [...hidden().keys()].join(",");
+      if (now === shown) return;
+      shown = now;
+      if (server.isConnected()) server.sendToolListChanged();
+    });
+    const closed = server.server.onclose;
+    server.server.onclose = () => {
+      stop();
+      closed?.();
+    };
+  }
   const host = readHost({
     tools: visible,
     pipeline: opts.pipeline,
@@ -185,6 +229,15 @@ export function createMcpServer(opts: ServerOptions): McpServer {
   const subscriptions = registerSubscriptions(server, host, opts.subscriptionPollMs);
   registerPrompts(server, host);
   return server;
+}
+
+/** The instructions' line about privilege-aware listing. */
+function privilegeLine(hidden: ReadonlyMap<string, string[]>): string {
+  if (!hidden.size) {
+    return "Tools whose Proxmox privilege this identity lacks are left out of the tool list.";
+  }
+  const list = [...hidden].map(([name, privs]) => `${name} (${privs.join("/")})`).join(", ");
+  return `Hidden because this identity lacks their Proxmox privilege: ${list}.`;
 }
 
 /** Whether a call's answer says it changed the cluster (not a dry run or a pending confirmation). */

@@ -40,14 +40,30 @@ export function renderToolList(tools: readonly Tool[]): ListedTool[] {
   }));
 }
 
+/** Rows left out of the list at the moment (privilege-aware listing). */
+export interface ListFilter {
+  /** Brings what `hidden` knows up to date (e.g. reads the identity's privileges). */
+  ensure(): Promise<void>;
+  hidden(): ReadonlySet<string>;
+}
+
 /**
- * Makes `server` answer `tools/list` with `tools` (the ones it registered), rendered on the
- * first request and reused after. Call after registering the tools.
+ * Makes `server` answer `tools/list` with `tools` (the ones it registered) minus what `filter`
+ * hides, rendered once per hidden set and reused after. Call after registering the tools.
  */
-export function serveToolList(server: McpServer, tools: readonly Tool[]): void {
-  let rendered: { tools: ListedTool[] } | undefined;
-  server.server.setRequestHandler(ListToolsRequestSchema, () => {
-    rendered ??= { tools: renderToolList(tools) };
-    return rendered as { tools: (ListedTool & { inputSchema: { type: "object" } })[] };
+export function serveToolList(
+  server: McpServer,
+  tools: readonly Tool[],
+  filter?: ListFilter,
+): void {
+  let rendered: { key: string; list: { tools: ListedTool[] } } | undefined;
+  server.server.setRequestHandler(ListToolsRequestSchema, async () => {
+    await filter?.ensure();
+    const hidden = filter?.hidden() ?? new Set<string>();
+    const key = [...hidden].sort().join(",");
+    if (rendered?.key !== key) {
+      rendered = { key, list: { tools: renderToolList(tools.filter((t) => !hidden.has(t.name))) } };
+    }
+    return rendered.list as { tools: (ListedTool & { inputSchema: { type: "object" } })[] };
   });
 }

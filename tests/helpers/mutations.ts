@@ -68,6 +68,8 @@ export interface MutationStackOptions {
   narrow?: SessionNarrowing;
   /** Time between checks of subscribed resources (default: the server's). */
   subscriptionPollMs?: number;
+  /** Whose API token the server uses: the simulator's admin (default) or its auditor. */
+  identity?: "admin" | "auditor";
 }
 
 /** A running stack. */
@@ -99,7 +101,7 @@ export function text(r: CallResult): string {
 /** Starts the simulator, the server and a client. */
 export async function startMutationStack(opts: MutationStackOptions = {}): Promise<MutationStack> {
   const sim = await startSimulator(opts.simulator);
-  const { tokenId, tokenSecret } = sim.credentials.admin;
+  const { tokenId, tokenSecret } = sim.credentials[opts.identity ?? "admin"];
   const real = new ProxmoxClient({
     baseUrl: sim.url,
     auth: { type: "token", tokenId, secret: tokenSecret },
