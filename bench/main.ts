@@ -14,6 +14,7 @@ import { DirectApi, directGuestList, type RawResource } from "./direct.ts";
 import { startupGraph } from "./import_graph.ts";
 import { profileCall } from "./phases.ts";
 import { DEFAULT_TTL } from "../src/tools/inventory.ts";
+import { budgetChecks } from "./budgets.ts";
 import {
   checkTargets,
   type LatencyResult,
@@ -188,7 +189,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(renderProfile(profile));
   console.log();
   const graph = await startupGraph();
-  const checks = checkTargets(results, graph);
+  const checks = [...checkTargets(results, graph), ...budgetChecks()];
   console.log(renderTargets(checks));
   const out = {
     date: new Date().toISOString(),

@@ -49,6 +49,16 @@ const STEPS: Step[] = [
   },
   { say: "Are any disks failing?", tool: "node_disks", args: {} },
   {
+    say: "No tool lists a VM's firewall rules, so search the official API for them:",
+    tool: "api_search",
+    args: { query: "firewall rules vm", method: "GET", limit: 1 },
+  },
+  {
+    say: "Read 101's rules at the path found (checked against the schema before it is sent):",
+    tool: "api_read",
+    args: { path: "/nodes/pve1/qemu/101/firewall/rules" },
+  },
+  {
     say: "Snapshot 101 before the upgrade. It is tagged prod, so the server asks first:",
     tool: "snapshot",
     args: SNAPSHOT,
