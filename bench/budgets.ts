@@ -35,8 +35,16 @@ export function listingBytes(toolsets: string[] | undefined, readOnly: boolean):
 /** The three listings of the budget. */
 export function measureListings(): ListingSize[] {
   return [
-    { label: "default toolsets, changes allowed", ...listingBytes(undefined, false), targetBytes: 32 * 1024 },
-    { label: "default toolsets, read-only", ...listingBytes(undefined, true), targetBytes: 20 * 1024 },
+    {
+      label: "default toolsets, changes allowed",
+      ...listingBytes(undefined, false),
+      targetBytes: 32 * 1024,
+    },
+    {
+      label: "default toolsets, read-only",
+      ...listingBytes(undefined, true),
+      targetBytes: 20 * 1024,
+    },
     { label: "every toolset on", ...listingBytes(["all"], false), targetBytes: 80 * 1024 },
   ];
 }
@@ -53,7 +61,9 @@ export function budgetChecks(sizes: readonly ListingSize[] = measureListings()):
   const writes = methods.filter((m) => m.method !== "GET").length;
   out.push({
     target: "every method of the official schema reachable (api_read + api_change)",
-    value: `${methods.length} methods: ${methods.length - writes} GET via api_read, ${writes} via api_change`,
+    value: `${methods.length} methods: ${
+      methods.length - writes
+    } GET via api_read, ${writes} via api_change`,
     met: methods.length === 649,
   });
   return out;

@@ -15,8 +15,14 @@ Deno.test("the quick-start tour runs end to end against the simulator", async ()
   assert.equal(out.code, 0, `${text}\n${new TextDecoder().decode(out.stderr)}`);
   assert.match(text, /Connected to proxmox-mcp .* over stdio/);
   assert.match(text, /tools\/list -> \d+ tools/);
-  assert.match(text, /-> api_search .*\n.*\n.*GET \/nodes\/\{node\}\/qemu\/\{vmid\}\/firewall\/rules/);
-  assert.match(text, /-> api_read \{"path":"\/nodes\/pve1\/qemu\/101\/firewall\/rules"\}\n.*result:\n +GET \/nodes\/pve1\/qemu\/101\/firewall\/rules/);
+  assert.match(
+    text,
+    /-> api_search .*\n.*result:\n.*methods match\.\n +GET \/nodes\/\{node\}\/qemu\/\{vmid\}\/firewall\/rules/,
+  );
+  assert.match(
+    text,
+    /-> api_read \{"path":"\/nodes\/pve1\/qemu\/101\/firewall\/rules"\}\n.*result:\n +GET \/nodes\/pve1\/qemu\/101\/firewall\/rules: \d+ of \d+ items/,
+  );
   assert.match(text, /Confirmation required; nothing was changed/);
   assert.match(text, /Done: snapshot qemu 101/);
   assert.match(text, /Dry run; nothing was changed/);
