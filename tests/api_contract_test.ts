@@ -394,6 +394,9 @@ function adminExercises(state: ClusterState): Record<string, Record<string, unkn
     guest_unlock: [{ vmid: 106 }],
     bulk_power: [{ action: "start", vmids: [211], concurrency: 1 }],
     guest_exec: [{ vmid: 100, command: ["hostname"] }],
+    api_change: [
+      { method: "POST", path: "/nodes/pve1/qemu/100/snapshot", params: { snapname: "contract" } },
+      { method: "PUT", path: "/nodes/pve1/qemu/100/config", params: { description: "contract" } },
   };
 }
 
