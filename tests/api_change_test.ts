@@ -230,6 +230,32 @@ Deno.test("api_change under disable_destructive still makes safe changes", async
   assert.ok(s.sim.state.guests.get(100)!.snapshots.some((x) => x.name === "before-upgrade"));
 });
 
+Deno.test("api_change adds a VM firewall rule once confirmed", async () => {
+  await using s = await startMutationStack();
+  const r = await s.call("api_change", {
+    method: "POST",
+    path: "/nodes/pve1/qemu/100/firewall/rules",
+    params: { type: "in", action: "ACCEPT", enable: 1, macro: "HTTP" },
+    confirmation_token: undefined,
+  });
+  assert.ok(!r.isError, text(r));
+  assert.equal(
+    r.structuredContent?.status,
+    "confirmation_required",
+    "firewall rules are confirmed",
+  );
+  const done = await s.call("api_change", {
+    method: "POST",
+    path: "/nodes/pve1/qemu/100/firewall/rules",
+    params: { type: "in", action: "ACCEPT", enable: 1, macro: "HTTP" },
+    confirmation_token: r.structuredContent?.confirmation_token,
+  });
+  assert.ok(!done.isError, text(done));
+  assert.equal(done.structuredContent?.status, "done");
+  const rules = await s.call("api_read", { path: "/nodes/pve1/qemu/100/firewall/rules" });
+  assert.match(JSON.stringify(rules.structuredContent?.data), /"macro":"HTTP"/);
+});
+
 Deno.test("api_change with allow_cluster_changes still asks for confirmation", async () => {
   await using s = await startMutationStack({ config: { allow_cluster_changes: true } });
   const r = await s.call("api_change", {

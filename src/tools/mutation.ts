@@ -195,6 +195,7 @@ export async function executeChange(
   const wait = call.args.wait !== false;
   let last: TaskOutcome | undefined;
   let startedUpid: string | undefined;
+  let answer: unknown;
   if (!change.requests.length) {
     for (const check of call.lastChecks) check();
     call.record.sent = true;
@@ -221,7 +222,10 @@ export async function executeChange(
       }
       responses.push(data);
       const upid = typeof data === "string" && UPID_RE.test(data) ? data : undefined;
-      if (!upid) continue;
+      if (!upid) {
+        if (data !== null && data !== undefined) answer = data;
+        continue;
+      }
       call.record.upids.push(upid);
       const isLast = i === change.requests.length - 1;
       if (!wait && isLast) {
@@ -268,6 +272,8 @@ export async function executeChange(
   const structured = {
     ...change.result,
     ...extra,
+    // Tools judged per call (api_change) hand back what Proxmox answered besides a task.
+    ...(call.tool.judgedPerCall && answer !== undefined ? { data: answer } : {}),
     status,
     summary: change.summary,
     upid,
