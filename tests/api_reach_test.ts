@@ -49,6 +49,7 @@ const CANDIDATES = [
 /** A value the schema accepts for `p`, or undefined when no candidate fits. */
 function sample(p: ParamSchema, name: string): string | undefined {
   if (p.enum?.length) return p.enum[0];
+  if (name === "upid") return "UPID:pve1:00001234:00012345:65000000:qmstart:100:root@pam:";
   if (p.type === "boolean") return "1";
   if (p.type === "integer" || p.type === "number") {
     const n = Math.max(p.minimum ?? 0, name === "vmid" || p.format === "pve-vmid" ? 100 : 1);

@@ -9,7 +9,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Change } from "../safety/change.ts";
+import type { Plan } from "../safety/change.ts";
 import { apiParamsArg, apiPathArg, checkApiRequest } from "./api_request.ts";
 import { oneOf } from "./args.ts";
 import { defineMutation } from "./mutation.ts";
@@ -33,7 +33,7 @@ const change = defineMutation({
     params: apiParamsArg(),
   },
   result: { data: z.unknown() },
-  async plan(a): Promise<Change> {
+  async plan(a): Promise<Plan> {
     const req = await checkApiRequest(a.method, a.path, a.params ?? {});
     const creates = a.method === "POST" && /^\/nodes\/\{node\}\/(qemu|lxc)$/.test(
         req.route.template,
@@ -42,7 +42,6 @@ const change = defineMutation({
       : 0;
     return {
       summary: `${a.method} ${req.shown}`,
-      targets: [],
       requests: [{ method: a.method, path: req.path, params: req.params }],
       destructive: false,
       warnings: [],
