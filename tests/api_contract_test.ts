@@ -397,6 +397,7 @@ function adminExercises(state: ClusterState): Record<string, Record<string, unkn
     api_change: [
       { method: "POST", path: "/nodes/pve1/qemu/100/snapshot", params: { snapname: "contract" } },
       { method: "PUT", path: "/nodes/pve1/qemu/100/config", params: { description: "contract" } },
+    ],
   };
 }
 

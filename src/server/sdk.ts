@@ -36,8 +36,8 @@ export {
   ResourceUpdatedNotificationSchema,
   SetLevelRequestSchema,
   SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
   ToolListChangedNotificationSchema,
+  UnsubscribeRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="@modelcontextprotocol/sdk/server/zod-json-schema-compat"
 export { toJsonSchemaCompat } from "@modelcontextprotocol/sdk/server/zod-json-schema-compat.js";
