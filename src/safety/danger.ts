@@ -3,8 +3,8 @@
  * pattern (and, for some rows, a parameter), what needs a confirmation, what is destructive
  * (data or service can be lost: also refused with `disable_destructive`) and what is
  * cluster-wide (the scope cannot bound its target: refused unless `allow_cluster_changes`).
- * One table, applied by {@link dangerStage} to every call of a tool judged per call
- * (`api_change`); curated tools may use {@link classifyRequest} too.
+ * One table, applied by {@link dangerStage} to every call of a tool that declares
+ * `dangerTable` (`api_change`); curated tools may use {@link classifyRequest} too.
  *
  * Patterns match schema templates segment by segment: `*` is one segment, `**` any number
  * (also none), `{a,b}` one of the names, `!{a,b}` one segment that is none of them.
@@ -297,7 +297,7 @@ export function classifyRequest(
 }
 
 /**
- * The stage applying the table to every call of a tool judged per call (`api_change`), after
+ * The stage applying the table to every call of a tool with `dangerTable` (`api_change`), after
  * the plan stage: a cluster-wide request is refused unless `allowClusterChanges`; a
  * destructive one marks the plan destructive (so it needs a confirmation, and
  * `disable_destructive` refuses it); the rest of what the table lists needs a confirmation.
@@ -305,7 +305,7 @@ export function classifyRequest(
 export function dangerStage(opts: { allowClusterChanges: boolean }): Stage {
   return async (call, next) => {
     const change = call.change;
-    if (!change || !call.tool.judgedPerCall) return next();
+    if (!change || !call.tool.dangerTable) return next();
     const { matchRoute } = await import("../proxmox/api_schema/validate.ts");
     for (const r of change.requests) {
       const route = matchRoute(r.method, r.path);

@@ -52,4 +52,4 @@ const change = defineMutation({
 });
 
 /** The universal change tool; the danger table judges each of its calls. */
-export const apiChangeTools: Tool[] = [{ ...change, judgedPerCall: true }];
+export const apiChangeTools: Tool[] = [{ ...change, judgedPerCall: true, dangerTable: true }];

@@ -272,8 +272,8 @@ export async function executeChange(
   const structured = {
     ...change.result,
     ...extra,
-    // Tools judged per call (api_change) hand back what Proxmox answered besides a task.
-    ...(call.tool.judgedPerCall && answer !== undefined ? { data: answer } : {}),
+    // api_change hands back what Proxmox answered besides a task.
+    ...(call.tool.dangerTable && answer !== undefined ? { data: answer } : {}),
     status,
     summary: change.summary,
     upid,

@@ -86,6 +86,12 @@ export interface Tool {
    * tool.
    */
   judgedPerCall?: boolean;
+  /**
+   * Set on the universal `api_change`: every request of its plans is judged by the danger table
+   * (`safety/danger.ts`): confirmation, destructiveness, and refusal of cluster-wide requests
+   * unless `allow_cluster_changes`. Curated tools classify their own plans.
+   */
+  dangerTable?: boolean;
   handler(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolOutput<unknown>>;
   /** Mutating tools: the preflight checks and the plan; only reads the cluster. */
   plan?(args: Record<string, unknown>, ctx: ToolContext): Promise<Plan>;
