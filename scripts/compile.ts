@@ -3,6 +3,11 @@
  * with the server's permission flags (from deno.json, see permissions.ts) baked in, `--frozen`
  * so the lockfile is the only source of dependencies, and `--no-prompt`.
  *
+ * The start task's runtime V8 flags (a small heap) are baked into the binary by
+ * `deno compile --v8-flags=…`, but `deno compile` also applies them to its own process, where
+ * type checking needs far more heap. So the program is type-checked first by a `deno check`
+ * with the default heap, and each binary is then compiled with `--no-check`.
+ *
  * `deno compile` downloads Deno's runtime base for each target from Deno's download host, so
  * this needs that host (release machines and CI have it).
  *
@@ -21,7 +26,10 @@ export const TARGETS: Readonly<Record<string, string>> = {
   "x86_64-pc-windows-msvc": "proxmox-mcp-x86_64-windows.exe",
 };
 
-/** The `deno compile` arguments for one target. */
+/** The `deno check` arguments run once before compiling (no runtime flags: default heap). */
+export const CHECK_ARGS: readonly string[] = ["check", "--frozen", "src/main.ts"];
+
+/** The `deno compile` arguments for one target (type checking was done by {@link CHECK_ARGS}). */
 export function compileArgs(target: string, flags: string[], outDir = "dist"): string[] {
   const name = TARGETS[target];
   if (!name) {
@@ -30,6 +38,7 @@ export function compileArgs(target: string, flags: string[], outDir = "dist"): s
   return [
     "compile",
     "--frozen",
+    "--no-check",
     ...flags,
     "--target",
     target,
@@ -43,6 +52,17 @@ if (import.meta.main) {
   const targets = Deno.args.length ? Deno.args : Object.keys(TARGETS);
   const flags = await serverFlags();
   await Deno.mkdir("dist", { recursive: true });
+  for (const target of targets) compileArgs(target, flags);
+  console.error(`deno ${CHECK_ARGS.join(" ")}`);
+  const checked = await new Deno.Command("deno", {
+    args: [...CHECK_ARGS],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (checked.code !== 0) {
+    console.error(`Type checking failed (exit ${checked.code})`);
+    Deno.exit(checked.code);
+  }
   for (const target of targets) {
     const args = compileArgs(target, flags);
     console.error(`deno ${args.join(" ")}`);

@@ -81,6 +81,55 @@ Deno.test("doctor  reports facts and one actionable line per problem", async (t)
       assert.match(r.problems[0], new RegExp(`fingerprint ${sim.fingerprint}`));
     });
 
+    await t.step("no line says ok for something that then fails", async () => {
+      const r = await run({ ca_file: "other-ca.pem" });
+      const problemAt = r.lines.findIndex((l) => l.level === "problem");
+      assert.ok(problemAt >= 0);
+      for (const line of r.lines) assert.doesNotMatch(line.text, /^tls: /, "no tls claim");
+      assert.doesNotMatch(r.facts.join("\n"), /verified|other-ca\.pem/);
+      const ok = await run({});
+      assert.ok(ok.facts.includes(`tls: certificate verified against ${dir}/ca.pem`));
+    });
+
+    await t.step("the mode and the audit log's state are shown", async () => {
+      const ro = await run({});
+      assert.ok(ro.facts.some((f) => f.startsWith("mode: read-only")), ro.facts.join("\n"));
+      const rw = await run({ read_only: false, audit_log: "audit.jsonl" });
+      assert.ok(rw.facts.includes("mode: changes allowed (read_only is false)"));
+      assert.ok(rw.facts.includes(`audit log: ${dir}/audit.jsonl (writable)`), rw.facts.join("\n"));
+      await assert.rejects(Deno.stat(`${dir}/audit.jsonl`), Deno.errors.NotFound, "not created");
+      const none = await run({ read_only: false });
+      assert.match(none.warnings.join("\n"), /^audit log: not set: changes are recorded in memory/);
+      const missing = await run({ read_only: false, audit_log: "nope/audit.jsonl" });
+      one(
+        missing,
+        /^audit log .*nope\/audit\.jsonl cannot be written: its folder .* does not exist/,
+      );
+    });
+
+    await t.step("a certificate that expires within 30 days gets a warning", async () => {
+      const healthy = await run({});
+      const validTo = Date.parse(healthy.certificate!.validTo);
+      assert.deepEqual(healthy.warnings, []);
+      const path = `${dir}/config.json`;
+      const soon = await diagnose({
+        configPath: path,
+        env: noEnv,
+        now: () => validTo - 10 * 86_400_000,
+      });
+      assert.deepEqual(soon.problems, []);
+      assert.match(
+        soon.warnings.join("\n"),
+        /^certificate: expires in 10 day\(s\), on .*: renew it/,
+      );
+      const late = await diagnose({
+        configPath: path,
+        env: noEnv,
+        now: () => validTo + 86_400_000,
+      });
+      assert.match(late.problems.join("\n"), /^certificate: expired on /);
+    });
+
     await t.step("a pinned fingerprint that does not match", async () => {
       const r = await run({ ca_file: undefined, fingerprint: "AB".repeat(32) });
       one(r, new RegExp(`^fingerprint: the node presents ${sim.fingerprint}`));

@@ -88,7 +88,12 @@ Deno.test("permission flags  one source of truth", async (t) => {
     for (const flag of runtime) assert.ok(config.tasks.start.includes(flag), flag);
     for (const target of Object.keys(TARGETS)) {
       const args = compileArgs(target, flags);
-      assert.deepEqual(args.slice(0, 2 + flags.length), ["compile", "--frozen", ...flags]);
+      assert.deepEqual(args.slice(0, 3 + flags.length), [
+        "compile",
+        "--frozen",
+        "--no-check",
+        ...flags,
+      ]);
     }
     assert.equal(Object.keys(TARGETS).length, 5);
     const dockerfile = await Deno.readTextFile(new URL("Dockerfile", ROOT));
@@ -176,13 +181,27 @@ Deno.test("permission flags  the server works with them and nothing more", async
       assert.match(r.stderr, /may not read it: grant --allow-read=/);
     });
 
-    await t.step("an audit log outside the allowed paths is denied and not created", async () => {
-      await writeConfig(dir, { ca_file: "ca.pem", audit_log: `${outside}/audit.jsonl` });
-      const r = await runWithFlags(dir, [MAIN, "call", "node_list"]);
-      assert.notEqual(r.code, 0);
-      assert.match(r.stderr, /Requires (read|write) access to ".*audit\.jsonl"/);
-      await assert.rejects(Deno.stat(`${outside}/audit.jsonl`), Deno.errors.NotFound);
-    });
+    await t.step(
+      "an audit log outside the allowed paths: reads work, changes are refused",
+      async () => {
+        await writeConfig(dir, { ca_file: "ca.pem", audit_log: `${outside}/audit.jsonl` });
+        const read = await runWithFlags(dir, [MAIN, "call", "node_list"]);
+        assert.equal(read.code, 0, read.stderr);
+        assert.match(
+          read.stderr,
+          /Changes are refused until this is fixed: audit log .*audit\.jsonl cannot be written: this process may not write there: grant --allow-write=/,
+        );
+        const change = await runWithFlags(dir, [
+          MAIN,
+          "call",
+          "guest_power",
+          '{"vmid":101,"action":"start","dry_run":true}',
+        ]);
+        assert.notEqual(change.code, 0);
+        assert.match(change.stdout + change.stderr, /changes are disabled because the audit log/);
+        await assert.rejects(Deno.stat(`${outside}/audit.jsonl`), Deno.errors.NotFound);
+      },
+    );
 
     await t.step("other files, variables, subprocesses and system info are denied", async () => {
       await writeConfig(dir, {});

@@ -3,10 +3,12 @@
  *
  * @module
  */
-import { type Backend, buildServer, openBackend } from "../server/app.ts";
+import { type Backend, buildServer, buildUnavailableServer, openBackend } from "../server/app.ts";
+import { InFlight } from "../server/in_flight.ts";
+import type { McpServer } from "../server/sdk.ts";
+import { LineTransport } from "../server/stdio_transport.ts";
 import { freezeMessage } from "../safety/freeze.ts";
 import { describeApproval } from "../safety/settings.ts";
-import { StdioServerTransport } from "../server/sdk.ts";
 import { ConfigError, loadConfig } from "../config/mod.ts";
 import { allowedInModes } from "../safety/mode.ts";
 import { listingFromEnv, type ListingSettings, resolveListing } from "../server/listing.ts";
@@ -18,34 +20,62 @@ import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { type CliArgs, listingFlags } from "./args.ts";
 
-/** Serves MCP over stdio until stdin closes or a signal arrives. */
+/** How long calls in flight may finish after stdin ends, before they are cancelled. */
+const STDIO_FINISH_MS = 600;
+/** How long cancelled calls get to record their outcome (audit log) before the process exits. */
+const STDIO_CANCEL_MS = 250;
+
+/**
+ * Serves MCP over stdio until stdin ends or a signal arrives. An invalid configuration does not
+ * stop it: the server then answers every call with the problem and its fix. When stdin ends,
+ * calls in flight get {@link STDIO_FINISH_MS} to finish, the rest are cancelled (their audit
+ * records written), and the process can exit within a second.
+ */
 export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
-  await using backend = await openBackend({
-    configPath: cli.config,
-    simulator: cli.simulator,
-    readOnly: cli.readOnly || undefined,
-    listing: listingFlags(cli),
-    simulatorTaskMs: 1500,
-    logger,
-  });
-  const server = buildServer(backend, logger);
-  const transport = new StdioServerTransport();
-  const closed = Promise.withResolvers<void>();
-  transport.onclose = () => closed.resolve();
-  const stop = () => closed.resolve();
+  const inFlight = new InFlight();
+  let backend: Backend | undefined;
+  let server: McpServer;
+  let description: string;
+  try {
+    backend = await openBackend({
+      configPath: cli.config,
+      simulator: cli.simulator,
+      readOnly: cli.readOnly || undefined,
+      listing: listingFlags(cli),
+      simulatorTaskMs: 1500,
+      logger,
+    });
+    server = buildServer(backend, logger, { inFlight });
+    description = `backend ${backend.description}; ${
+      backend.readOnly ? "read-only" : `changes allowed; ${safetyLine(backend)}`
+    }`;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    logger.log("error", err.message);
+    server = buildUnavailableServer(err.forAssistant(), logger);
+    description = "NOT CONFIGURED: every tool call answers with the configuration problem";
+  }
+  const transport = new LineTransport({ logger });
+  const ended = Promise.withResolvers<void>();
+  transport.onEnd = () => ended.resolve();
+  const stop = () => ended.resolve();
   Deno.addSignalListener("SIGINT", stop);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
-  await server.connect(transport);
-  logger.log(
-    "info",
-    `proxmox-mcp ${VERSION} serving MCP on stdio; backend ${backend.description}; ${
-      backend.readOnly ? "read-only" : `changes allowed; ${safetyLine(backend)}`
-    }`,
-  );
-  await closed.promise;
-  Deno.removeSignalListener("SIGINT", stop);
-  if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
-  await server.close();
+  try {
+    await server.connect(transport);
+    logger.log("info", `proxmox-mcp ${VERSION} serving MCP on stdio; ${description}`);
+    await ended.promise;
+    // Let the SDK dispatch what was read last, then give calls in flight a moment to finish.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const left = await inFlight.drain(STDIO_FINISH_MS);
+    if (left) logger.log("warning", `stdin closed: cancelling ${left} call(s) in flight`);
+    await server.close(); // aborts the calls still running
+    await inFlight.drain(STDIO_CANCEL_MS);
+  } finally {
+    Deno.removeSignalListener("SIGINT", stop);
+    if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
+    await backend?.[Symbol.asyncDispose]();
+  }
 }
 
 /** How changes are confirmed, where the kill switch is, and whether it is on (startup line). */

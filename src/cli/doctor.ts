@@ -25,15 +25,27 @@ import {
 import { chooseTls } from "../proxmox/tls_mode.ts";
 import { inspectCertificate, type PeerCertificate } from "../proxmox/tls_pin.ts";
 import { isIpv6 } from "../config/schema.ts";
+import { checkAuditLog } from "../safety/audit_problem.ts";
 import { maskSecretLike } from "../safety/redact.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
 import type { CliArgs } from "./args.ts";
 import { checkScopeNames } from "./doctor_scope.ts";
 
-/** What `doctor` found: facts (`ok:` lines) and problems, one actionable line each. */
+/** One line of the report, in the order the checks ran. */
+export interface DoctorLine {
+  level: "ok" | "warning" | "problem";
+  text: string;
+}
+
+/**
+ * What `doctor` found: facts (`ok:` lines, each stated only once it was verified), warnings and
+ * problems, one actionable line each, and all of them in order in `lines`.
+ */
 export interface DoctorReport {
   facts: string[];
+  warnings: string[];
   problems: string[];
+  lines: DoctorLine[];
   /** The node certificate of the first endpoint whose handshake succeeded. */
   certificate?: PeerCertificate;
 }
@@ -57,91 +69,193 @@ export interface DiagnoseOptions {
   /** A ready configuration instead of loading one (the `--simulator` mode uses it). */
   config?: Config;
   logger?: Logger;
+  /** "Now" for the certificate expiry check; default the system clock. */
+  now?: () => number;
 }
+
+/** Certificates expiring within this many days get a warning. */
+export const CERT_WARN_DAYS = 30;
+
+/** What the checks share: the report, the configuration and what earlier checks learned. */
+export interface DoctorState {
+  readonly report: DoctorReport;
+  readonly opts: DiagnoseOptions;
+  config: Config;
+  tls: ReturnType<typeof chooseTls>;
+  timeoutMs: number;
+  probes: Probe[];
+  /** Endpoints whose TLS handshake succeeded. */
+  reachable: Probe[];
+  /** Client options for API calls (set by the API check). */
+  client?: ClientOptions;
+  /** What the cluster said (set by the API check): node names. */
+  nodes?: string[];
+  ok(text: string): void;
+  warn(text: string): void;
+  problem(text: string): void;
+}
+
+/**
+ * One check; returns false when later checks cannot run (e.g. nothing is reachable). Checks run
+ * in the order of {@link DOCTOR_CHECKS}; add one by adding it there.
+ */
+export type DoctorCheck = (state: DoctorState) => Promise<boolean> | boolean;
 
 /** Runs every check; never throws for a problem it can describe. */
 export async function diagnose(opts: DiagnoseOptions = {}): Promise<DoctorReport> {
-  const report: DoctorReport = { facts: [], problems: [] };
-  const { facts, problems } = report;
-  let config: Config;
-  if (opts.config) {
-    config = opts.config;
-    facts.push("config: given directly");
-  } else {
-    try {
-      const loaded = await loadConfig({ path: opts.configPath, env: opts.env });
-      config = loaded.config;
-      facts.push(`config: ${loaded.source}`);
-      for (const w of loaded.warnings) problems.push(`config: ${w}`);
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      for (const issue of e.issues) problems.push(`config ${issue.field}: ${issue.message}`);
-      return report;
-    }
+  const report: DoctorReport = { facts: [], warnings: [], problems: [], lines: [] };
+  const add = (level: DoctorLine["level"], list: string[]) => (text: string) => {
+    list.push(text);
+    report.lines.push({ level, text });
+  };
+  const ok = add("ok", report.facts);
+  const problem = add("problem", report.problems);
+  const loaded = await loadForDoctor(opts, ok, problem);
+  if (!loaded) return report;
+  const config = loaded;
+  const state: DoctorState = {
+    report,
+    opts,
+    config,
+    tls: chooseTls(config),
+    timeoutMs: Math.round(config.timeout * 1000),
+    probes: [config.host, ...(config.fallback_hosts ?? [])].map((host) => {
+      const target = `${isIpv6(host) ? `[${host}]` : host}:${config.port}`;
+      return { host, target, origin: `https://${target}` };
+    }),
+    reachable: [],
+    ok,
+    warn: add("warning", report.warnings),
+    problem,
+  };
+  for (const check of DOCTOR_CHECKS) {
+    if (!await check(state)) break;
   }
-  const tls = chooseTls(config);
-  const probes: Probe[] = [config.host, ...(config.fallback_hosts ?? [])].map((host) => {
-    const target = `${isIpv6(host) ? `[${host}]` : host}:${config.port}`;
-    return { host, target, origin: `https://${target}` };
-  });
-  const several = probes.length > 1;
-  facts.push(`endpoint: ${probes[0].origin}/api2/json; tls: ${tls.description}`);
-  if (several) {
-    facts.push(`fallback endpoints: ${probes.slice(1).map((p) => p.origin).join(", ")}`);
-  }
-  const timeoutMs = Math.round(config.timeout * 1000);
+  return report;
+}
 
-  await Promise.all(probes.map(async (probe) => {
+/** The configuration (loaded, or given); undefined when it is invalid (problems reported). */
+async function loadForDoctor(
+  opts: DiagnoseOptions,
+  ok: (text: string) => void,
+  problem: (text: string) => void,
+): Promise<Config | undefined> {
+  if (opts.config) {
+    ok("config: given directly");
+    return opts.config;
+  }
+  try {
+    const loaded = await loadConfig({ path: opts.configPath, env: opts.env });
+    ok(`config: ${loaded.source}`);
+    for (const w of loaded.warnings) problem(`config: ${w}`);
+    return loaded.config;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const line of e.problemLines()) problem(line);
+    return undefined;
+  }
+}
+
+/** Read-only or changes allowed, and whether the audit log can be written. */
+async function checkMode(s: DoctorState): Promise<boolean> {
+  if (s.config.read_only) {
+    s.ok('mode: read-only (changing tools are hidden; "read_only": false allows changes)');
+    return true;
+  }
+  s.ok("mode: changes allowed (read_only is false)");
+  const path = s.config.audit_log;
+  if (!path) {
+    s.warn(
+      "audit log: not set: changes are recorded in memory only; set audit_log " +
+        "(PROXMOX_AUDIT_LOG) to a file such as /var/lib/proxmox-mcp/audit.jsonl",
+    );
+    return true;
+  }
+  const why = await checkAuditLog(path);
+  if (why) s.problem(`${why} (until then every change is refused)`);
+  else s.ok(`audit log: ${path} (writable)`);
+  return true;
+}
+
+/** The TLS handshake with every endpoint; stops when none answers. */
+async function checkHandshakes(s: DoctorState): Promise<boolean> {
+  s.ok(`endpoint: ${s.probes[0].origin}/api2/json`);
+  if (s.probes.length > 1) {
+    s.ok(`fallback endpoints: ${s.probes.slice(1).map((p) => p.origin).join(", ")}`);
+  }
+  await Promise.all(s.probes.map(async (probe) => {
     try {
       probe.certificate = await inspectCertificate(
         probe.host,
-        config.port,
-        AbortSignal.timeout(timeoutMs),
+        s.config.port,
+        AbortSignal.timeout(s.timeoutMs),
       );
     } catch (e) {
-      probe.problem = networkProblem(e, probe.target, timeoutMs);
+      probe.problem = networkProblem(e, probe.target, s.timeoutMs);
     }
   }));
-  for (const p of probes) if (p.problem) problems.push(p.problem);
-  const reachable = probes.filter((p) => p.certificate);
-  if (!reachable.length) return report;
-  const cert = reachable[0].certificate!;
-  report.certificate = cert;
-  facts.push(
+  for (const p of s.probes) if (p.problem) s.problem(p.problem);
+  s.reachable = s.probes.filter((p) => p.certificate);
+  return s.reachable.length > 0;
+}
+
+/** The node certificate: fingerprint, expiry, and the pin when one is configured. */
+function checkCertificate(s: DoctorState): boolean {
+  const cert = s.reachable[0].certificate!;
+  s.report.certificate = cert;
+  s.ok(
     `certificate: SHA-256 ${cert.fingerprint256}; issuer ${cert.issuer || "(none)"}; subject ${
       cert.subject || "(none)"
     }; valid until ${cert.validTo}`,
   );
-  if (several) {
-    for (const p of reachable) {
-      facts.push(
-        `endpoint ${p.target}: reachable; certificate SHA-256 ${p.certificate!.fingerprint256}`,
-      );
+  const expires = Date.parse(cert.validTo);
+  if (Number.isFinite(expires)) {
+    const days = Math.floor((expires - (s.opts.now ?? Date.now)()) / 86_400_000);
+    const renew = "renew it on the node (pvenode cert set, or ACME: pvenode acme cert order)" +
+      (s.tls.mode === "pin" ? " and update fingerprint" : "");
+    if (days < 0) s.problem(`certificate: expired on ${cert.validTo}: ${renew}`);
+    else if (days < CERT_WARN_DAYS) {
+      s.warn(`certificate: expires in ${days} day(s), on ${cert.validTo}: ${renew}`);
     }
   }
-  if (tls.mode === "pin") {
-    const mismatch = reachable.find((p) => p.certificate!.fingerprint256 !== config.fingerprint);
+  if (s.probes.length > 1) {
+    for (const p of s.reachable) {
+      s.ok(`endpoint ${p.target}: reachable; certificate SHA-256 ${p.certificate!.fingerprint256}`);
+    }
+  }
+  if (s.tls.mode === "pin") {
+    const mismatch = s.reachable.find((p) =>
+      p.certificate!.fingerprint256 !== s.config.fingerprint
+    );
     if (mismatch) {
-      problems.push(
+      s.problem(
         `fingerprint: the node presents ${mismatch.certificate!.fingerprint256} but the config ` +
-          `pins ${config.fingerprint}: if the certificate was renewed on purpose, set ` +
+          `pins ${s.config.fingerprint}: if the certificate was renewed on purpose, set ` +
           "fingerprint to the new value; otherwise something intercepts the connection",
       );
-      return report;
+      return false;
     }
   }
+  return true;
+}
 
-  const options = await toClientOptions(config, {
-    logger: opts.logger ?? silentLogger,
+/** Version, cluster, nodes and privileges through the API; TLS is stated as ok only then. */
+async function checkApi(s: DoctorState): Promise<boolean> {
+  const { config } = s;
+  const cert = s.reachable[0].certificate!;
+  const several = s.probes.length > 1;
+  s.client = await toClientOptions(config, {
+    logger: s.opts.logger ?? silentLogger,
     retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
-    ...(tls.transport ? { transport: tls.transport } : {}),
+    ...(s.tls.transport ? { transport: s.tls.transport } : {}),
   });
-  const client = new ProxmoxClient(options);
-  let answered = false;
+  const client = new ProxmoxClient(s.client);
   try {
     const version = z.object({ version: z.string(), release: z.string().optional() }).loose()
       .parse(await client.get("/version"));
-    facts.push(
+    if (s.tls.mode === "insecure") s.warn(`tls: ${s.tls.description}`);
+    else s.ok(`tls: ${s.tls.description}`);
+    s.ok(
       `version: Proxmox VE ${version.version}; credentials accepted${
         several ? ` (via ${client.target})` : ""
       }`,
@@ -150,47 +264,61 @@ export async function diagnose(opts: DiagnoseOptions = {}): Promise<DoctorReport
     const status = z.array(
       z.object({ type: z.string(), name: z.string(), online: z.unknown().optional() }).loose(),
     ).parse(await client.get("/cluster/status"));
-    const cluster = status.find((s) => s.type === "cluster");
-    const nodes = status.filter((s) => s.type === "node");
-    facts.push(`cluster: ${cluster?.name ?? "(standalone node)"}`);
-    facts.push(
+    const cluster = status.find((x) => x.type === "cluster");
+    const nodes = status.filter((x) => x.type === "node");
+    s.nodes = nodes.map((n) => n.name);
+    s.ok(`cluster: ${cluster?.name ?? "(standalone node)"}`);
+    s.ok(
       `nodes: ${nodes.map((n) => `${n.name}${isOnline(n.online) ? "" : " (offline)"}`).join(", ")}`,
     );
-    if (config.node && !nodes.some((n) => n.name === config.node)) {
-      problems.push(
+    if (config.node && !s.nodes.includes(config.node)) {
+      s.problem(
         `node: "${config.node}" is not a node of this cluster: set node to one of ${
-          nodes.map((n) => n.name).join(", ")
+          s.nodes.join(", ")
         } or remove it`,
       );
     }
-    problems.push(...await checkScopeNames(config, client, nodes.map((n) => n.name)));
+    for (const p of await checkScopeNames(config, client, s.nodes)) s.problem(p);
 
     const perms = z.record(z.string(), z.record(z.string(), z.unknown()))
       .parse(await client.get("/access/permissions"));
     const who = config.token_id ? `token ${config.token_id}` : `user ${config.username}`;
     const root = Object.keys(perms["/"] ?? {}).sort();
     const paths = Object.keys(perms).length;
-    facts.push(
+    s.ok(
       `privileges of ${who} on /: ${root.length ? root.join(",") : "(none)"} (ACL paths: ${paths})`,
     );
     if (!root.includes("Sys.Audit") && !root.includes("VM.Audit")) {
-      problems.push(
+      s.problem(
         `privileges: ${who} lacks VM.Audit and Sys.Audit on /: grant it the PVEAuditor role ` +
           "(pveum acl modify / --roles PVEAuditor --tokens ... or --users ...); API tokens with " +
           "privilege separation need their own ACL entries",
       );
     }
-    answered = true;
+    return true;
   } catch (e) {
-    problems.push(apiProblem(e, config, cert, tls.mode, timeoutMs));
+    s.problem(apiProblem(e, config, cert, s.tls.mode, s.timeoutMs));
+    return false;
   } finally {
     client.close();
   }
-  if (answered && several) {
-    for (const probe of reachable) await checkEndpoint(probe, options, config, tls.mode, report);
-  }
-  return report;
 }
+
+/** With fallback hosts: every reachable endpoint answers on its own. */
+async function checkFallbacks(s: DoctorState): Promise<boolean> {
+  if (s.probes.length < 2 || !s.client) return true;
+  for (const probe of s.reachable) await checkEndpoint(probe, s.client, s.config, s.tls.mode, s);
+  return true;
+}
+
+/** The checks, in order. */
+export const DOCTOR_CHECKS: DoctorCheck[] = [
+  checkMode,
+  checkHandshakes,
+  checkCertificate,
+  checkApi,
+  checkFallbacks,
+];
 
 /** Asks one endpoint alone for `/version`: a fact when it answers, else a problem. */
 async function checkEndpoint(
@@ -198,15 +326,15 @@ async function checkEndpoint(
   options: ClientOptions,
   config: Config,
   mode: string,
-  report: DoctorReport,
+  s: DoctorState,
 ): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const client = new ProxmoxClient({ ...options, baseUrl: probe.origin, fallbackUrls: [] });
   try {
     await client.get("/version");
-    report.facts.push(`endpoint ${probe.target}: the API answers`);
+    s.ok(`endpoint ${probe.target}: the API answers`);
   } catch (e) {
-    report.problems.push(
+    s.problem(
       `endpoint ${probe.target}: ${apiProblem(e, config, probe.certificate!, mode, timeoutMs)}`,
     );
   } finally {
@@ -308,8 +436,13 @@ export async function runDoctor(cli: CliArgs, logger: Logger): Promise<number> {
   } else {
     report = await diagnose({ configPath: cli.config, logger });
   }
-  for (const f of report.facts) console.log(maskSecretLike(`ok: ${f}`));
-  for (const p of report.problems) console.log(maskSecretLike(`problem: ${p}`));
-  if (!report.problems.length) console.log("no problems found");
+  for (const line of report.lines) console.log(maskSecretLike(`${line.level}: ${line.text}`));
+  if (!report.problems.length) {
+    console.log(
+      report.warnings.length
+        ? `no problems found (${report.warnings.length} warning(s))`
+        : "no problems found",
+    );
+  }
   return report.problems.length ? 1 : 0;
 }

@@ -27,4 +27,18 @@ export class ConfigError extends Error {
     this.issues = issues;
     this.source = source;
   }
+
+  /** One line per problem, as `doctor` prints them: `config <field>: <what is wrong and the fix>`. */
+  problemLines(): string[] {
+    return this.issues.map((i) => `config ${i.field}: ${i.message}`);
+  }
+
+  /** What to tell an assistant (and its user) when the server cannot start with this config. */
+  forAssistant(): string {
+    return `proxmox-mcp cannot reach Proxmox: its configuration (from ${this.source}) is invalid:\n${
+      this.problemLines().map((l) => `- ${l}`).join("\n")
+    }\nFix this in the MCP client's settings for this server (its PROXMOX_* environment ` +
+      "variables or the --config file), then restart the server; `proxmox-mcp doctor` checks " +
+      "the configuration.";
+  }
 }

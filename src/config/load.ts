@@ -160,7 +160,11 @@ async function readConfigFile(
   try {
     text = await readFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound && !explicit) return { found: false };
+    // A default location this process may not read counts as absent: with `deno run -P=server`
+    // the set's relative paths belong to deno.json's folder, not the working directory.
+    if ((e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotCapable) && !explicit) {
+      return { found: false };
+    }
     throw new ConfigError([{ field: path, message: fileReadProblem(e, path) }], path);
   }
   let value: unknown;
@@ -192,7 +196,7 @@ function fileReadProblem(e: unknown, path: string): string {
     return "file not found: check the path, or leave it out and set the PROXMOX_* environment variables";
   }
   if (e instanceof Deno.errors.NotCapable) {
-    return `this process may not read it: grant --allow-read=${path}`;
+    return `this process may not read it: grant --allow-read=${resolve(path)}`;
   }
   if (e instanceof Deno.errors.PermissionDenied) {
     return "permission denied by the operating system: check the file's owner and mode";

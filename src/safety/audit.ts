@@ -142,6 +142,13 @@ export class AuditLog {
     return new AuditLog(clock, crypto.getRandomValues(new Uint8Array(32)));
   }
 
+  /** A log that could not be opened: it refuses every change with `problem`; reads go on. */
+  static refusing(clock: Clock, problem: string): AuditLog {
+    const log = AuditLog.memory(clock);
+    log.#problem = problem;
+    return log;
+  }
+
   /** Why nothing can be appended (the log failed its check), or undefined when it is fine. */
   get problem(): string | undefined {
     return this.#problem;

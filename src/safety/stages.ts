@@ -46,6 +46,7 @@ import { Scope, scopeStage } from "./scope.ts";
 import { type SafetySettings, safetySettings } from "./settings.ts";
 import { findStateDir, type StateDir } from "./state_dir.ts";
 import { ConfirmationTokens } from "./tokens.ts";
+import { auditLogProblem } from "./audit_problem.ts";
 
 /**
  * The process-wide safety state: one scope, one rate limiter, one token issuer and one audit
@@ -76,12 +77,29 @@ export async function openSafety(
   const approvals = new LocalApprovals({ clock: opts.clock, dir: stateDir });
   return {
     ...memorySafety(settings, opts.clock),
-    audit: await AuditLog.open(opts.auditPath, opts.clock, { keyFile: opts.auditKeyFile }),
+    audit: await openAudit(opts.auditPath, opts.clock, opts.auditKeyFile),
     freeze: stateDir ? new FileFreeze(stateDir, opts.clock) : new MemoryFreeze(opts.clock),
     approvals,
     stateDir,
     close: () => approvals.close(),
   };
+}
+
+/**
+ * The audit log at `path`; when it cannot be opened (e.g. its folder does not exist), a log that
+ * refuses every change with one line naming the path and the fix, so reads keep working.
+ */
+async function openAudit(
+  path: string | undefined,
+  clock: Clock,
+  keyFile: string | undefined,
+): Promise<AuditLog> {
+  try {
+    return await AuditLog.open(path, clock, { keyFile });
+  } catch (e) {
+    if (!path) throw e;
+    return AuditLog.refusing(clock, auditLogProblem(path, e));
+  }
 }
 
 /** Safety state with an in-memory audit log. */

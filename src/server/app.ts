@@ -28,6 +28,7 @@ import {
   type SessionNarrowing,
 } from "./listing.ts";
 import { selectTools } from "../tools/toolsets.ts";
+import type { InFlight } from "./in_flight.ts";
 import { createMcpServer } from "./mcp_server.ts";
 import { PrivilegeCache } from "./privilege_filter.ts";
 import type { McpServer } from "./sdk.ts";
@@ -201,6 +202,8 @@ export function buildServer(
     narrow?: SessionNarrowing;
     /** Time between checks of subscribed resources for changes made elsewhere. */
     subscriptionPollMs?: number;
+    /** Tracks the tool calls in progress (stdio shutdown waits for them). */
+    inFlight?: InFlight;
   } = {},
 ): McpServer {
   const clock = opts.clock ?? systemClock;
@@ -231,6 +234,7 @@ export function buildServer(
     tools: selectTools(opts.tools ?? catalogue, listing.toolsets),
     pipeline,
     logger,
+    inFlight: opts.inFlight,
     elicitTimeoutMs: safety.settings.confirmTimeoutMs,
     subscriptionPollMs: opts.subscriptionPollMs,
     instructions:
@@ -253,5 +257,23 @@ export function buildServer(
       policy: safety.settings,
       tasks,
     }),
+  });
+}
+
+/**
+ * A server for when the backend cannot be opened (an invalid configuration): it completes the
+ * handshake, lists the read-only tools, and its instructions and every tool call answer
+ * `problem`, so the assistant can tell the user what to fix.
+ */
+export function buildUnavailableServer(problem: string, logger: Logger): McpServer {
+  const safety = memorySafety(safetySettings(), systemClock);
+  return createMcpServer({
+    tools: catalogue,
+    pipeline: safetyPipeline({ ...safety, readOnly: true }),
+    logger,
+    unavailable: problem,
+    context: () => {
+      throw new Error(problem);
+    },
   });
 }

@@ -14,7 +14,10 @@ import type { ToolContext } from "../tools/context.ts";
 import type { Tool } from "../tools/tool.ts";
 import type { Logger, LogLevel } from "../util/log.ts";
 import { maskSecretLike, redact, redactStrings, redactText } from "../safety/redact.ts";
+import { z } from "zod";
+import { nearest } from "../config/suggest.ts";
 import { describeError } from "./errors.ts";
+import type { InFlight } from "./in_flight.ts";
 import { readHost } from "./features.ts";
 import { registerPrompts } from "./prompts.ts";
 import { registerResources } from "./resources.ts";
@@ -23,6 +26,8 @@ import { hiddenTools, type PrivilegeCache } from "./privilege_filter.ts";
 import { serveToolList } from "./tool_list.ts";
 import {
   type CallToolResult,
+  ErrorCode,
+  McpError,
   McpServer,
   type RequestHandlerExtra,
   type ServerNotification,
@@ -56,6 +61,15 @@ export interface ServerOptions {
   subscriptionPollMs?: number;
   /** Privilege-aware listing: rows whose privilege the identity lacks are hidden. */
   privileges?: PrivilegeCache;
+  /**
+   * Why the server cannot work (e.g. an invalid configuration, and the fix): the server still
+   * completes the handshake, says so in its instructions and answers every tool call with it.
+   */
+  unavailable?: string;
+  /** Tracks every tool call in progress (so shutdown can wait for them). */
+  inFlight?: InFlight;
+  /** Why a tool the pipeline hides is refused, with how to allow it (read-only mode). */
+  hiddenReason?: (tool: Tool) => string | undefined;
 }
 
 const INSTRUCTIONS =
@@ -79,6 +93,9 @@ export function createMcpServer(opts: ServerOptions): McpServer {
     { name: "proxmox-mcp", title: "Proxmox VE", version: VERSION },
     {
       instructions: [
+        opts.unavailable
+          ? `${opts.unavailable}\n\nUntil this is fixed every tool answers with this message.`
+          : undefined,
         INSTRUCTIONS,
         opts.instructions,
         privileges ? privilegeLine(hidden()) : undefined,
@@ -141,8 +158,45 @@ export function createMcpServer(opts: ServerOptions): McpServer {
     return { logger, progress, elicit, session };
   };
 
-  for (const tool of opts.tools) {
-    if (!opts.pipeline.visible(tool)) continue;
+  let subscriptions: ReturnType<typeof registerSubscriptions> | undefined;
+  const runTool = async (
+    tool: Tool,
+    args: Record<string, unknown>,
+    extra: Extra,
+  ): Promise<CallToolResult> => {
+    const started = performance.now();
+    const extras = extrasFor(extra);
+    const lacks = hidden().get(tool.name);
+    if (lacks) {
+      return toolError(
+        `Refused ${tool.name}: it is hidden because the identity this server uses ` +
+          `has none of ${lacks.join(", ")} on any path. Grant the privilege in Proxmox, ` +
+          'or set "privilege_filter": false to list every tool',
+      );
+    }
+    try {
+      const out = await opts.pipeline.run({ tool, args, ctx: opts.context(extra.signal, extras) });
+      opts.logger.log("debug", `tool ${tool.name}`, {
+        ms: Math.round(performance.now() - started),
+      });
+      if (changedCluster(tool, out.structured)) {
+        server.sendResourceListChanged();
+        subscriptions?.check().catch(() => {});
+      }
+      const structured = redactStrings(out.structured as Record<string, unknown>);
+      return {
+        content: [{ type: "text", text: redactText(out.text ?? JSON.stringify(structured)) }],
+        structuredContent: structured,
+      };
+    } catch (err) {
+      privileges?.noteError(err);
+      const message = maskSecretLike(describeError(tool.name, err, opts.logger));
+      opts.logger.log("info", `tool ${tool.name} failed`, { error: message });
+      return toolError(message);
+    }
+  };
+  server.server.registerCapabilities({ tools: { listChanged: true } });
+  for (const tool of visible) {
     server.registerTool(
       tool.name,
       {
@@ -152,48 +206,29 @@ export function createMcpServer(opts: ServerOptions): McpServer {
         outputSchema: tool.output,
         annotations: tool.annotations,
       },
-      async (args, extra): Promise<CallToolResult> => {
-        const started = performance.now();
-        const extras = extrasFor(extra);
-        const lacks = hidden().get(tool.name);
-        if (lacks) {
-          return {
-            content: [{
-              type: "text",
-              text: `Refused ${tool.name}: it is hidden because the identity this server uses ` +
-                `has none of ${lacks.join(", ")} on any path. Grant the privilege in Proxmox, ` +
-                'or set "privilege_filter": false to list every tool',
-            }],
-            isError: true,
-          };
-        }
-        try {
-          const out = await opts.pipeline.run({
-            tool,
-            args: args as Record<string, unknown>,
-            ctx: opts.context(extra.signal, extras),
-          });
-          opts.logger.log("debug", `tool ${tool.name}`, {
-            ms: Math.round(performance.now() - started),
-          });
-          if (changedCluster(tool, out.structured)) {
-            server.sendResourceListChanged();
-            subscriptions.check().catch(() => {});
-          }
-          const structured = redactStrings(out.structured as Record<string, unknown>);
-          return {
-            content: [{ type: "text", text: redactText(out.text ?? JSON.stringify(structured)) }],
-            structuredContent: structured,
-          };
-        } catch (err) {
-          privileges?.noteError(err);
-          const message = maskSecretLike(describeError(tool.name, err, opts.logger));
-          opts.logger.log("info", `tool ${tool.name} failed`, { error: message });
-          return { content: [{ type: "text", text: message }], isError: true };
-        }
-      },
+      (args, extra) => runTool(tool, args as Record<string, unknown>, extra),
     );
   }
+  // Calls are answered here rather than by the SDK: a hidden tool (read-only mode) says why and
+  // how to allow it, an unknown name gets a suggestion, and arguments are checked with messages
+  // a model can act on. The loose request schema keeps the SDK from answering malformed params
+  // with raw validation output.
+  const track = (p: Promise<CallToolResult>) => opts.inFlight ? opts.inFlight.track(p) : p;
+  server.server.setRequestHandler(CallToolRequestLoose, (request, extra) => {
+    const params = readCallParams(request.params);
+    if (opts.unavailable) return toolError(opts.unavailable);
+    const tool = opts.tools.find((t) => t.name === params.name);
+    if (!tool) return toolError(unknownTool(params.name, visible));
+    // A tool hidden by the server's mode says why and how to allow it; nothing runs.
+    if (!opts.pipeline.visible(tool)) {
+      return toolError(
+        opts.hiddenReason?.(tool) ?? `Refused ${tool.name}: this server does not offer it`,
+      );
+    }
+    const parsed = tool.input.safeParse(params.arguments);
+    if (!parsed.success) return toolError(invalidArguments(tool.name, parsed.error.issues));
+    return track(runTool(tool, parsed.data as Record<string, unknown>, extra));
+  });
   serveToolList(
     server,
     visible,
@@ -216,18 +251,20 @@ export function createMcpServer(opts: ServerOptions): McpServer {
       closed?.();
     };
   }
-  const host = readHost({
-    tools: visible,
-    pipeline: opts.pipeline,
-    logger: opts.logger,
-    context: (extra) =>
-      extra
-        ? opts.context(extra.signal, extrasFor(extra))
-        : opts.context(new AbortController().signal, { logger: opts.logger }),
-  });
-  registerResources(server, host);
-  const subscriptions = registerSubscriptions(server, host, opts.subscriptionPollMs);
-  registerPrompts(server, host);
+  if (!opts.unavailable) {
+    const host = readHost({
+      tools: visible,
+      pipeline: opts.pipeline,
+      logger: opts.logger,
+      context: (extra) =>
+        extra
+          ? opts.context(extra.signal, extrasFor(extra))
+          : opts.context(new AbortController().signal, { logger: opts.logger }),
+    });
+    registerResources(server, host);
+    subscriptions = registerSubscriptions(server, host, opts.subscriptionPollMs);
+    registerPrompts(server, host);
+  }
   return server;
 }
 
@@ -238,6 +275,59 @@ function privilegeLine(hidden: ReadonlyMap<string, string[]>): string {
   }
   const list = [...hidden].map(([name, privs]) => `${name} (${privs.join("/")})`).join(", ");
   return `Hidden because this identity lacks their Proxmox privilege: ${list}.`;
+}
+
+/** A loose `tools/call` schema: the parameters are checked by {@link readCallParams}. */
+const CallToolRequestLoose = z.object({ method: z.literal("tools/call"), params: z.unknown() });
+
+/** The name and arguments of a `tools/call`, or a JSON-RPC invalid-params error. */
+function readCallParams(params: unknown): { name: string; arguments: Record<string, unknown> } {
+  const p = (typeof params === "object" && params !== null ? params : {}) as Record<
+    string,
+    unknown
+  >;
+  if (typeof p.name !== "string" || p.name === "") {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `Invalid params for tools/call: name must be the tool's name (a string), got ${
+        JSON.stringify(p.name) ?? "nothing"
+      }`,
+    );
+  }
+  const args = p.arguments ?? {};
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `Invalid params for tools/call: arguments must be an object of named arguments, got ${
+        JSON.stringify(args)
+      }`,
+    );
+  }
+  return { name: p.name, arguments: args as Record<string, unknown> };
+}
+
+function toolError(text: string): CallToolResult {
+  return { content: [{ type: "text", text }], isError: true };
+}
+
+/** The answer for a tool name that does not exist. */
+function unknownTool(name: string, visible: readonly Tool[]): string {
+  const names = visible.map((t) => t.name);
+  const guess = nearest(name, names);
+  return `Unknown tool ${JSON.stringify(name)}${guess ? `: did you mean ${guess}?` : ""} Tools: ${
+    names.join(", ")
+  }`;
+}
+
+/** Readable text of the argument problems zod found. */
+function invalidArguments(
+  tool: string,
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+): string {
+  const parts = issues.slice(0, 5).map((i) =>
+    i.path.length ? `${i.path.map(String).join(".")}: ${i.message}` : i.message
+  );
+  return `Invalid arguments for tool ${tool}: ${parts.join("; ")}`;
 }
 
 /** Whether a call's answer says it changed the cluster (not a dry run or a pending confirmation). */
