@@ -1,5 +1,5 @@
 # proxmox-mcp container: the compiled binary on distroless (glibc, no shell), non-root, serving
-# MCP over Streamable HTTP on 0.0.0.0:8080. The binary carries the permission flags of deno.json
+# MCP over Streamable HTTP on PROXMOX_MCP_LISTEN (default 0.0.0.0:8080). The binary carries the permission flags of deno.json
 # ("permissions": {"server": ...}), rendered by scripts/permissions.ts at compile time.
 #
 #   docker build -t proxmox-mcp .
@@ -36,10 +36,13 @@ COPY --from=build /rootfs/etc/proxmox-mcp /etc/proxmox-mcp
 USER 65532:65532
 WORKDIR /etc/proxmox-mcp
 ENV PROXMOX_AUDIT_LOG=/var/lib/proxmox-mcp/audit.jsonl
+# Where `serve` listens and `healthcheck` probes: change the address here (-e), not with --http,
+# and the health check follows.
+ENV PROXMOX_MCP_LISTEN=0.0.0.0:8080
 EXPOSE 8080
-# The image has no shell or curl: the binary probes its own /healthz.
+# The image has no shell or curl: the binary probes its own /healthz at PROXMOX_MCP_LISTEN.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["/usr/local/bin/proxmox-mcp", "healthcheck", "--http", "127.0.0.1:8080"]
+  CMD ["/usr/local/bin/proxmox-mcp", "healthcheck"]
 # PID 1: the server handles SIGTERM and SIGINT itself (drains calls in flight, then exits 0).
 ENTRYPOINT ["/usr/local/bin/proxmox-mcp"]
-CMD ["serve", "--http", "0.0.0.0:8080"]
+CMD ["serve"]

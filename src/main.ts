@@ -7,6 +7,7 @@ import { HELP, parseCli, UsageError } from "./cli/args.ts";
 import { listTools, runSimulator, serveStdio } from "./cli/commands.ts";
 import { ConfigError } from "./config/mod.ts";
 import { maskSecretLike } from "./safety/redact.ts";
+import { listenFromEnv } from "./server/http_address.ts";
 import { StderrLogger } from "./util/log.ts";
 import { VERSION } from "./version.ts";
 
@@ -24,14 +25,16 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     switch (cli.command) {
-      case "serve":
-        if (cli.http !== undefined) {
+      case "serve": {
+        const http = cli.http ?? listenFromEnv();
+        if (http !== undefined) {
           const { serveHttp } = await import("./cli/serve_http.ts");
-          await serveHttp(cli, logger);
+          await serveHttp({ ...cli, http }, logger);
         } else {
           await serveStdio(cli, logger);
         }
         return 0;
+      }
       case "healthcheck": {
         const { healthcheck } = await import("./cli/serve_http.ts");
         return await healthcheck(cli);
@@ -42,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       case "call":
         return await (await import("./cli/call.ts")).callTool(cli, logger);
       case "simulator":
-        await runSimulator(logger);
+        await runSimulator(logger, { port: cli.port, seed: cli.seed });
         return 0;
       case "demo": {
         const { runDemo } = await import("./cli/demo.ts");

@@ -221,7 +221,13 @@ Deno.test("Streamable HTTP transport  end to end with the SDK client", async (t)
   await t.step("/healthz answers probes without a token; other paths are 404", async () => {
     const health = await fetch(server.url.replace("/mcp", "/healthz"));
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { status: "ok", sessions: server.sessions });
+    assert.equal(await health.text(), "ok", "no details without the token");
+    const detailed = await fetch(server.url.replace("/mcp", "/healthz"), { headers: auth() });
+    assert.deepEqual(await detailed.json(), {
+      status: "ok",
+      sessions: server.sessions,
+      in_flight: 0,
+    });
     const other = await fetch(server.url.replace("/mcp", "/other"), { headers: auth() });
     assert.equal(other.status, 404);
     await other.body?.cancel();

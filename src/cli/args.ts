@@ -51,6 +51,12 @@ export interface CliArgs {
   allowInsecureTls: boolean;
   /** (approvals, freeze) The name recorded as who approved, rejected or froze. */
   by?: string;
+  /** (simulator) Port to listen on. */
+  port?: number;
+  /** (simulator) Seed of the scenario; also fixes its clock, so UPIDs repeat run after run. */
+  seed?: number;
+  /** (call) Confirm a change without asking. */
+  yes: boolean;
 }
 
 /** The text of `--help`. */
@@ -60,7 +66,8 @@ Usage:
   proxmox-mcp [serve] [options]        Serve MCP over stdio (what MCP clients run)
   proxmox-mcp tools [options]          List the tools as a table
   proxmox-mcp call <tool> [json-args]  Call one tool and print its result
-  proxmox-mcp simulator                Run the embedded Proxmox VE simulator alone
+  proxmox-mcp simulator [--port N] [--seed N]
+                                       Run the embedded Proxmox VE simulator alone
   proxmox-mcp demo                     Tour: a real MCP client drives the server on the simulator
   proxmox-mcp doctor [options]         Check the configuration and the connection
   proxmox-mcp healthcheck [--http A]   Probe a running HTTP server's /healthz (exit 0 if healthy)
@@ -91,6 +98,10 @@ Options:
       --shutdown-grace <seconds>  How long SIGTERM waits for calls in flight (default 10)
       --allow-insecure-tls        Permit verify_ssl: false while serving HTTP off loopback
       --by <name>          (approvals, freeze) Who is answering; default $USER
+      --yes                (call) Confirm a change that needs confirmation without asking
+      --port <n>           (simulator) Listen on this port (default: any free port)
+      --seed <n>           (simulator) Scenario seed; the simulated clock then starts at
+                           2026-01-01T00:00:00Z, so UPIDs and IDs repeat run after run
   -h, --help           Show this help
   -V, --version        Show the version
 
@@ -147,6 +158,9 @@ export function parseCli(argv: string[]): CliArgs {
         "shutdown-grace": { type: "string" },
         "allow-insecure-tls": { type: "boolean", default: false },
         by: { type: "string" },
+        yes: { type: "boolean", short: "y", default: false },
+        port: { type: "string" },
+        seed: { type: "string" },
       },
     });
   } catch (err) {
@@ -182,6 +196,9 @@ export function parseCli(argv: string[]): CliArgs {
     shutdownGrace: parsed.values["shutdown-grace"],
     allowInsecureTls: parsed.values["allow-insecure-tls"],
     by: parsed.values.by,
+    port: integerFlag("port", parsed.values.port, 0, 65535),
+    seed: integerFlag("seed", parsed.values.seed, 0, 2 ** 31 - 1),
+    yes: parsed.values.yes,
   };
 }
 
@@ -192,4 +209,18 @@ export function listingFlags(cli: CliArgs): ListingFlags {
     disableDestructive: cli.disableDestructive,
     privilegeFilter: cli.privilegeFilter,
   };
+}
+
+function integerFlag(
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return n;
 }

@@ -44,9 +44,28 @@ export async function callTool(cli: CliArgs, logger: Logger): Promise<number> {
   });
   const client = await connectInProcess(backend, logger);
   try {
-    const result = await client.callTool({ name, arguments: args });
-    const texts = (result.content as { type: string; text?: string }[])
-      .filter((c) => c.type === "text").map((c) => c.text).join("\n");
+    let result = await client.callTool({ name, arguments: args });
+    const token = confirmationToken(result.structuredContent);
+    if (token) {
+      const plan = planText(textOf(result));
+      const confirmed = cli.yes || await askOnTerminal(plan);
+      if (!confirmed) {
+        console.log(plan);
+        console.log(
+          `Not confirmed: nothing was changed. ${
+            Deno.stdin.isTerminal()
+              ? "You answered no"
+              : "There is no terminal to ask on; add --yes to confirm"
+          } (exit status ${EXIT_NOT_CONFIRMED}).`,
+        );
+        return EXIT_NOT_CONFIRMED;
+      }
+      result = await client.callTool({
+        name,
+        arguments: { ...args, confirmation_token: token },
+      });
+    }
+    const texts = textOf(result);
     console.log(
       cli.json ? JSON.stringify(result.structuredContent ?? { error: texts }, null, 2) : texts,
     );
@@ -54,4 +73,36 @@ export async function callTool(cli: CliArgs, logger: Logger): Promise<number> {
   } finally {
     await client.close();
   }
+}
+
+/** Exit status of `call` when a change needed confirmation and did not get it. */
+export const EXIT_NOT_CONFIRMED = 3;
+
+function textOf(result: Record<string, unknown>): string {
+  return ((result.content ?? []) as { type: string; text?: string }[])
+    .filter((c) => c.type === "text").map((c) => c.text).join("\n");
+}
+
+function confirmationToken(structured: unknown): string | undefined {
+  const s = structured as { status?: unknown; confirmation_token?: unknown } | undefined;
+  return s?.status === "confirmation_required" && typeof s.confirmation_token === "string"
+    ? s.confirmation_token
+    : undefined;
+}
+
+/** The plan without the instructions meant for an assistant (the CLI asks the person itself). */
+function planText(text: string): string {
+  const cut = text.indexOf("Show this plan to the user.");
+  return (cut >= 0 ? text.slice(0, cut) : text).trimEnd();
+}
+
+/** On a terminal: shows the plan and asks y/N. False without a terminal or on anything but yes. */
+async function askOnTerminal(plan: string): Promise<boolean> {
+  if (!Deno.stdin.isTerminal()) return false;
+  const out = new TextEncoder();
+  await Deno.stderr.write(out.encode(`${plan}\nProceed? [y/N] `));
+  const buf = new Uint8Array(256);
+  const n = await Deno.stdin.read(buf);
+  const answer = n === null ? "" : new TextDecoder().decode(buf.subarray(0, n)).trim();
+  return /^y(es)?$/i.test(answer);
 }

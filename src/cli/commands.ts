@@ -192,10 +192,30 @@ async function listingForCli(
   }
 }
 
-/** Runs the simulator alone and prints how to reach it; returns when interrupted. */
-export async function runSimulator(logger: Logger): Promise<void> {
+/** Where the simulated clock starts with `--seed`: a fixed instant, so UPIDs repeat. */
+export const SEEDED_EPOCH = Date.UTC(2026, 0, 1);
+
+/**
+ * Runs the simulator alone and prints how to reach it; returns when interrupted. With `seed`,
+ * the scenario and its clock are fixed (the clock starts at {@link SEEDED_EPOCH} and runs at
+ * normal speed), so the same calls get the same UPIDs in every run.
+ */
+export async function runSimulator(
+  logger: Logger,
+  opts: { port?: number; seed?: number } = {},
+): Promise<void> {
   const { startSimulator } = await import("../simulator/mod.ts");
-  await using sim = await startSimulator({ taskDurationMs: 1500, logger });
+  const started = Date.now();
+  const clock = opts.seed === undefined
+    ? undefined
+    : { now: () => SEEDED_EPOCH + (Date.now() - started) };
+  await using sim = await startSimulator({
+    taskDurationMs: 1500,
+    logger,
+    port: opts.port,
+    seed: opts.seed,
+    clock,
+  });
   // Under the server's permission flags no temporary file may be written: pin instead.
   const caFile = await Deno.makeTempFile({ prefix: "proxmox-mcp-sim-ca-", suffix: ".pem" })
     .then(async (path) => (await Deno.writeTextFile(path, sim.caCert), path))

@@ -5,8 +5,9 @@
  * @module
  */
 import { Client } from "../server/sdk_client.ts";
-import { StdioClientTransport } from "../server/sdk_stdio_client.ts";
-import type { Logger } from "../util/log.ts";
+import { openBackend } from "../server/app.ts";
+import { type Logger, silentLogger } from "../util/log.ts";
+import { connectInProcess } from "./call.ts";
 import { VERSION } from "../version.ts";
 import { selfCommand } from "./self.ts";
 
@@ -106,17 +107,46 @@ function resolveArgs(args: Record<string, unknown>, previous: unknown, token: st
 
 const indent = (text: string) => text.split("\n").map((l) => `    ${l}`).join("\n");
 
+/**
+ * The client of the tour: the server as a child process over stdio when this process may start
+ * one (`deno task demo`), else (the release binary, which may not run programs) the same server
+ * in process over an in-memory transport.
+ */
+async function connect(
+  logger: Logger,
+): Promise<{ client: Client; transport: string; close: () => Promise<void> }> {
+  const { command, args } = selfCommand(["--simulator"]);
+  const run = await Deno.permissions.query({ name: "run", command });
+  if (run.state === "granted") {
+    // Loaded only here: the SDK's stdio client reads environment variables when imported.
+    const { StdioClientTransport } = await import("../server/sdk_stdio_client.ts");
+    const stdio = new StdioClientTransport({ command, args, stderr: "pipe" });
+    const client = new Client({ name: "proxmox-mcp-demo", version: VERSION });
+    console.log("Starting proxmox-mcp on the embedded Proxmox VE simulator (stdio)...");
+    await client.connect(stdio);
+    return { client, transport: "over stdio", close: () => Promise.resolve() };
+  }
+  console.log("Starting proxmox-mcp on the embedded Proxmox VE simulator (in process)...");
+  const backend = await openBackend({
+    simulator: true,
+    simulatorTaskMs: 1500,
+    logger: silentLogger,
+  });
+  const client = await connectInProcess(backend, logger);
+  return {
+    client,
+    transport: "in process (this binary may not start programs)",
+    close: async () => await backend[Symbol.asyncDispose](),
+  };
+}
+
 /** Runs the tour; returns the exit code (non-zero when a step did not behave as expected). */
 export async function runDemo(logger: Logger): Promise<number> {
-  const { command, args } = selfCommand(["--simulator"]);
-  const transport = new StdioClientTransport({ command, args, stderr: "pipe" });
-  const client = new Client({ name: "proxmox-mcp-demo", version: VERSION });
-  console.log("Starting proxmox-mcp on the embedded Proxmox VE simulator (stdio)...");
-  await client.connect(transport);
+  const { client, transport, close } = await connect(logger);
   let failures = 0;
   try {
     const info = client.getServerVersion();
-    console.log(`Connected to ${info?.name} ${info?.version} over stdio.\n`);
+    console.log(`Connected to ${info?.name} ${info?.version} ${transport}.\n`);
     const { tools } = await client.listTools();
     console.log(`tools/list -> ${tools.length} tools:`);
     console.log(indent(tools.map((t) => `${t.name}: ${t.description}`).join("\n")));
@@ -144,11 +174,12 @@ export async function runDemo(logger: Logger): Promise<number> {
     failures++;
   } finally {
     await client.close();
+    await close();
   }
   console.log(
     failures
       ? `\nThe tour finished with ${failures} unexpected result(s).`
-      : "\nThat was a real MCP client talking to the server over stdio." +
+      : `\nThat was a real MCP client talking to the server ${transport}.` +
         '\nNext: add the server to your MCP client (README: "Use it from your MCP client").',
   );
   return failures ? 1 : 0;

@@ -6,7 +6,7 @@
  * @module
  */
 import { buildServer, openBackend } from "../server/app.ts";
-import { hostPort, isLoopback, parseListenAddress } from "../server/http_address.ts";
+import { hostPort, isLoopback, listenFromEnv, parseListenAddress } from "../server/http_address.ts";
 import { HttpSetupError, startHttpServer } from "../server/http.ts";
 import { resolveHttpSettings } from "../server/http_settings.ts";
 import { approvalsPage } from "../server/approvals_page.ts";
@@ -109,11 +109,11 @@ export async function serveHttp(cli: CliArgs, logger: Logger): Promise<void> {
 }
 
 /**
- * Probes `http://HOST:PORT/healthz` (default 127.0.0.1:8080; a wildcard address is probed on
- * loopback); returns 0 when healthy, 1 otherwise.
+ * Probes `http://HOST:PORT/healthz` (`--http`, else `PROXMOX_MCP_LISTEN`, else 127.0.0.1:8080;
+ * a wildcard address is probed on loopback); returns 0 when healthy, 1 otherwise.
  */
 export async function healthcheck(cli: CliArgs): Promise<number> {
-  const address = parseListenAddress(cli.http ?? "127.0.0.1:8080");
+  const address = parseListenAddress(cli.http ?? listenFromEnv() ?? "127.0.0.1:8080");
   const host = address.hostname === "0.0.0.0"
     ? "127.0.0.1"
     : address.hostname === "::"

@@ -364,6 +364,13 @@ async function permissionWarning(
   }
   if (mode === null || (mode & 0o044) === 0) return undefined;
   const octal = (mode & 0o777).toString(8).padStart(4, "0");
+  if ((mode & 0o222) === 0) {
+    // Nobody may write it: a read-only mount such as a Kubernetes Secret volume, where a
+    // group-readable mode (defaultMode 0440 with fsGroup) is how the server's user reads it.
+    if ((mode & 0o004) === 0) return undefined;
+    return `${path} is readable by every user (mode ${octal}) on what looks like a read-only ` +
+      "mount: give the volume a mode without other-read (Kubernetes: defaultMode: 0440 or 0400)";
+  }
   const shown = /^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
   return `${path} is readable by other users (mode ${octal}): run chmod 600 ${shown}`;
 }

@@ -21,6 +21,7 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "./sdk.ts";
+import { NotFoundError } from "../tools/not_found.ts";
 
 /** The `extra` argument of an SDK request handler. */
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -80,7 +81,7 @@ export function readHost(opts: ReadHostOptions): ReadHost {
 
 /** True when `err` says the thing asked for does not exist (guest, task, node). */
 export function isNotFound(err: unknown): boolean {
-  if (err instanceof GuestNotFoundError) return true;
+  if (err instanceof GuestNotFoundError || err instanceof NotFoundError) return true;
   if (!(err instanceof ProxmoxApiError)) return false;
   return err.status === 404 || err.status === 595 || isMissingGuest(err) ||
     /no such task/i.test(err.apiMessage);

@@ -15,10 +15,13 @@ import {
   endpointUrl,
   hostProblem,
   jsonRpcError,
+  malformedHost,
   originProblem,
 } from "./http_guard.ts";
+import { RequestCounter, type Session, SessionTable } from "./http_sessions.ts";
+import { screenLine } from "./jsonrpc_guard.ts";
 import { NarrowingError, narrowingFromHeaders, type SessionNarrowing } from "./listing.ts";
-import { type McpServer, WebStandardStreamableHTTPServerTransport } from "./sdk.ts";
+import type { McpServer } from "./sdk.ts";
 
 /** Options of {@link startHttpServer}. */
 export interface HttpServerOptions {
@@ -26,7 +29,6 @@ export interface HttpServerOptions {
   hostname: string;
   /** Port; 0 picks a free one. */
   port: number;
-  /** Builds the MCP server of a new session. */
   /**
    * Builds the MCP server of a new session. `stopCalls` aborts when shutdown's grace period
    * ends: calls still running are cancelled so their clients get an answer. `narrow` is what
@@ -81,20 +83,13 @@ export class HttpSetupError extends Error {
   }
 }
 
-interface Session {
-  id?: string;
-  server: McpServer;
-  transport: WebStandardStreamableHTTPServerTransport;
-  lastSeen: number;
-}
-
 const DEFAULT_MAX_BODY = 1024 * 1024;
 
 /** How long cancelled calls get to send their answer at shutdown, in ms. */
 const CANCEL_ANSWER_MS = 2_000;
 
-/** Starts serving MCP over Streamable HTTP; resolves once listening. */
-export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+/** Refuses options that would expose the tools: no token off loopback, or a short token. */
+function checkSetup(opts: HttpServerOptions): void {
   if (!opts.bearerToken && !isLoopback(opts.hostname)) {
     throw new HttpSetupError(
       `Refusing to listen on ${opts.hostname} without a bearer token: anyone who can reach it ` +
@@ -107,154 +102,34 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       "The bearer token is too short: use at least 16 characters (e.g. openssl rand -hex 32)",
     );
   }
+}
+
+/** What the request handlers share. */
+interface Served {
+  opts: HttpServerOptions;
+  maxBody: number;
+  maxSessions: number;
+  sessions: SessionTable;
+  requests: RequestCounter;
+  stopCalls: AbortController;
+  draining: boolean;
+  allow: Allowlist;
+}
+
+/** Starts serving MCP over Streamable HTTP; resolves once listening. */
+export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  checkSetup(opts);
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
-  const graceMs = opts.shutdownGraceMs ?? 10_000;
-  const maxSessions = opts.maxSessions ?? 256;
   const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
-  const log = opts.logger;
-  const sessions = new Map<string, Session>();
-  const pending = new Set<Session>();
-  let inFlight = 0;
-  const stopCalls = new AbortController();
-  let idle = Promise.withResolvers<void>();
-  idle.resolve();
-  let draining = false;
-  let allow: Allowlist = { origins: [] };
-
-  const begin = () => {
-    if (inFlight++ === 0) idle = Promise.withResolvers<void>();
-  };
-  const end = () => {
-    if (--inFlight === 0) idle.resolve();
-  };
-
-  const closeSession = async (session: Session) => {
-    if (session.id) sessions.delete(session.id);
-    pending.delete(session);
-    try {
-      await session.server.close();
-    } catch (e) {
-      log.log("debug", "closing an MCP session failed", { error: String(e) });
-    }
-  };
-
-  const newSession = async (narrow?: SessionNarrowing): Promise<Session> => {
-    const server = opts.createServer(stopCalls.signal, narrow);
-    const session = { server, lastSeen: Date.now() } as Session;
-    session.transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => crypto.randomUUID(),
-      onsessioninitialized: (id) => {
-        session.id = id;
-        pending.delete(session);
-        sessions.set(id, session);
-        log.log("debug", "MCP session opened", { sessions: sessions.size });
-      },
-      // The SDK reads bodies itself only when no parsed body is given; we always give one.
-      maxRequestBodySize: maxBody,
-    });
-    session.transport.onclose = () => {
-      if (session.id) sessions.delete(session.id);
-      pending.delete(session);
-    };
-    pending.add(session);
-    await server.connect(session.transport);
-    return session;
-  };
-
-  const handleMcp = async (req: Request): Promise<Response> => {
-    if (opts.bearerToken && !bearerMatches(req.headers.get("authorization"), opts.bearerToken)) {
-      return jsonRpcError(401, "Unauthorized: send the bearer token as Authorization: Bearer", {
-        "WWW-Authenticate": 'Bearer realm="proxmox-mcp"',
-      });
-    }
-    if (draining) {
-      return jsonRpcError(503, "Service unavailable: the server is shutting down", {
-        "Retry-After": "1",
-        Connection: "close",
-      });
-    }
-    const sessionId = req.headers.get("mcp-session-id");
-    if (req.method === "POST") {
-      const read = await readLimited(req, maxBody);
-      if (read === "too large") {
-        return jsonRpcError(
-          413,
-          `Payload too large: request bodies are limited to ${maxBody} bytes`,
-        );
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(read);
-      } catch {
-        return new Response(
-          JSON.stringify({
-            jsonrpc: "2.0",
-            error: { code: -32700, message: "Parse error: the body is not JSON" },
-            id: null,
-          }),
-          { status: 400, headers: { "Content-Type": "application/json" } },
-        );
-      }
-      let session: Session | undefined;
-      if (sessionId) {
-        session = sessions.get(sessionId);
-        if (!session) return jsonRpcError(404, "Session not found: initialize a new session");
-      } else if (isInitialize(body)) {
-        if (sessions.size + pending.size >= maxSessions) {
-          return jsonRpcError(503, `Too many sessions: at most ${maxSessions} are open at once`);
-        }
-        let narrow: SessionNarrowing;
-        try {
-          narrow = narrowingFromHeaders(req.headers);
-        } catch (e) {
-          if (!(e instanceof NarrowingError)) throw e;
-          return jsonRpcError(400, `Bad Request: ${e.message}`);
-        }
-        session = await newSession(narrow);
-      } else {
-        return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
-      }
-      session.lastSeen = Date.now();
-      begin();
-      try {
-        const res = await session.transport.handleRequest(req, { parsedBody: body });
-        if (!session.id) void closeSession(session); // initialization failed
-        return onBodyDone(res, end);
-      } catch (e) {
-        end();
-        throw e;
-      }
-    }
-    if (req.method === "GET" || req.method === "DELETE") {
-      if (!sessionId) return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
-      const session = sessions.get(sessionId);
-      if (!session) return jsonRpcError(404, "Session not found: initialize a new session");
-      session.lastSeen = Date.now();
-      const res = await session.transport.handleRequest(req);
-      if (req.method === "DELETE" && res.ok) void closeSession(session);
-      return res;
-    }
-    return jsonRpcError(405, "Method not allowed: use POST, GET or DELETE", {
-      Allow: "POST, GET, DELETE",
-    });
-  };
-
-  const handler = async (req: Request): Promise<Response> => {
-    const url = new URL(req.url);
-    if (url.pathname === "/healthz") {
-      const status = draining ? 503 : 200;
-      return new Response(
-        JSON.stringify({ status: draining ? "shutting down" : "ok", sessions: sessions.size }),
-        { status, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } },
-      );
-    }
-    const hostWhy = hostProblem(req.headers.get("host"), allow);
-    if (hostWhy) return jsonRpcError(403, `Forbidden: ${hostWhy}`);
-    const originWhy = originProblem(req.headers.get("origin"), allow);
-    if (originWhy) return jsonRpcError(403, `Forbidden: ${originWhy}`);
-    if (opts.approvals && /^\/approvals(\/|$)/.test(url.pathname)) return await opts.approvals(req);
-    if (url.pathname !== "/mcp") return jsonRpcError(404, "Not found: the MCP endpoint is /mcp");
-    return await handleMcp(req);
+  const served: Served = {
+    opts,
+    maxBody,
+    maxSessions: opts.maxSessions ?? 256,
+    sessions: new SessionTable(opts.logger, maxBody),
+    requests: new RequestCounter(),
+    stopCalls: new AbortController(),
+    draining: false,
+    allow: { origins: [] },
   };
 
   const listening = Promise.withResolvers<Deno.NetAddr>();
@@ -263,46 +138,31 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     port: opts.port,
     onListen: (addr) => listening.resolve(addr),
     onError: (e) => {
-      log.log("error", "HTTP request failed", {
+      opts.logger.log("error", "HTTP request failed", {
         error: e instanceof Error ? e.message : String(e),
       });
       return jsonRpcError(500, "Internal server error");
     },
-  }, handler);
+  }, (req) => route(served, req));
   const addr = await listening.promise;
-  allow = allowlistFor(opts.hostname, addr.port, {
+  served.allow = allowlistFor(opts.hostname, addr.port, {
     hosts: opts.allowedHosts,
     origins: opts.allowedOrigins,
   });
 
-  const sweep = setInterval(() => {
-    const cutoff = Date.now() - idleMs;
-    for (const s of sessions.values()) if (s.lastSeen < cutoff) void closeSession(s);
-  }, Math.min(idleMs, 60_000));
+  const sweep = setInterval(
+    () => served.sessions.sweep(Date.now() - idleMs),
+    Math.min(idleMs, 60_000),
+  );
   Deno.unrefTimer(sweep);
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     stopping ??= (async () => {
-      draining = true;
+      served.draining = true;
       clearInterval(sweep);
-      if (inFlight > 0) {
-        log.log("info", `Shutting down: waiting up to ${graceMs} ms for ${inFlight} request(s)`);
-        const timer = Promise.withResolvers<void>();
-        const id = setTimeout(timer.resolve, graceMs);
-        await Promise.race([idle.promise, timer.promise]);
-        clearTimeout(id);
-        if (inFlight > 0) {
-          log.log("warning", `Shutdown: cancelling ${inFlight} call(s) past the grace period`);
-          stopCalls.abort(new DOMException("the server is shutting down", "AbortError"));
-          const answered = Promise.withResolvers<void>();
-          const last = setTimeout(answered.resolve, CANCEL_ANSWER_MS);
-          await Promise.race([idle.promise, answered.promise]);
-          clearTimeout(last);
-          if (inFlight > 0) log.log("warning", `Shutdown: ${inFlight} request(s) cut off`);
-        }
-      }
-      await Promise.all([...sessions.values(), ...pending].map(closeSession));
+      await drain(served, opts.shutdownGraceMs ?? 10_000);
+      await served.sessions.closeAll();
       await server.shutdown();
     })();
 
@@ -311,15 +171,154 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     hostname: opts.hostname,
     port: addr.port,
     get sessions() {
-      return sessions.size;
+      return served.sessions.size;
     },
     get inFlight() {
-      return inFlight;
+      return served.requests.count;
     },
     shutdown,
     finished: server.finished,
     [Symbol.asyncDispose]: shutdown,
   };
+}
+
+/** Admission (Host, Origin), then `/healthz` or `/mcp`. */
+async function route(s: Served, req: Request): Promise<Response> {
+  // A malformed Host header makes the request URL unparsable: refuse it like any bad Host.
+  const host = req.headers.get("host");
+  const malformed = malformedHost(host);
+  const path = malformed ? undefined : pathOf(req.url);
+  if (path === undefined) {
+    return jsonRpcError(403, `Forbidden: ${malformed ?? "the request URL is not valid"}`);
+  }
+  // Probes (often by IP) pass without the Host allowlist; they learn only ok or not.
+  if (path === "/healthz") return health(s, req);
+  const hostWhy = hostProblem(host, s.allow);
+  if (hostWhy) return jsonRpcError(403, `Forbidden: ${hostWhy}`);
+  const originWhy = originProblem(req.headers.get("origin"), s.allow);
+  if (originWhy) return jsonRpcError(403, `Forbidden: ${originWhy}`);
+  if (s.opts.approvals && /^\/approvals(\/|$)/.test(path)) return await s.opts.approvals(req);
+  if (path !== "/mcp") return jsonRpcError(404, "Not found: the MCP endpoint is /mcp");
+  return await handleMcp(s, req);
+}
+
+/** `ok` (or 503 `shutting down`) for probes; the details only with the bearer token. */
+function health(s: Served, req: Request): Response {
+  const status = s.draining ? 503 : 200;
+  const word = s.draining ? "shutting down" : "ok";
+  const headers = { "Cache-Control": "no-store" };
+  const token = s.opts.bearerToken;
+  if (token === undefined || !bearerMatches(req.headers.get("authorization"), token)) {
+    return new Response(word, { status, headers: { ...headers, "Content-Type": "text/plain" } });
+  }
+  return new Response(
+    JSON.stringify({ status: word, sessions: s.sessions.size, in_flight: s.requests.count }),
+    { status, headers: { ...headers, "Content-Type": "application/json" } },
+  );
+}
+
+/** The MCP endpoint: bearer token, then POST (messages), GET (stream) or DELETE (end). */
+async function handleMcp(s: Served, req: Request): Promise<Response> {
+  const token = s.opts.bearerToken;
+  if (token && !bearerMatches(req.headers.get("authorization"), token)) {
+    return jsonRpcError(401, "Unauthorized: send the bearer token as Authorization: Bearer", {
+      "WWW-Authenticate": 'Bearer realm="proxmox-mcp"',
+    });
+  }
+  if (s.draining) {
+    return jsonRpcError(503, "Service unavailable: the server is shutting down", {
+      "Retry-After": "1",
+      Connection: "close",
+    });
+  }
+  if (req.method === "POST") return await handlePost(s, req);
+  if (req.method === "GET" || req.method === "DELETE") {
+    const sessionId = req.headers.get("mcp-session-id");
+    if (!sessionId) return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
+    const session = s.sessions.get(sessionId);
+    if (!session) return jsonRpcError(404, "Session not found: initialize a new session");
+    session.lastSeen = Date.now();
+    const res = await session.transport.handleRequest(req);
+    if (req.method === "DELETE" && res.ok) void s.sessions.close(session);
+    return res;
+  }
+  return jsonRpcError(405, "Method not allowed: use POST, GET or DELETE", {
+    Allow: "POST, GET, DELETE",
+  });
+}
+
+/** One POSTed message: size limit, JSON-RPC screening, session lookup or creation. */
+async function handlePost(s: Served, req: Request): Promise<Response> {
+  const read = await readLimited(req, s.maxBody);
+  if (read === "too large") {
+    return jsonRpcError(413, `Payload too large: request bodies are limited to ${s.maxBody} bytes`);
+  }
+  // The same screening as stdio: malformed JSON-RPC gets a readable JSON-RPC error.
+  const screened = screenLine(read.trim() ? read : "(empty body)", { initialized: true });
+  if (screened.replies.length) {
+    const answer = screened.replies.length === 1 ? screened.replies[0] : screened.replies;
+    return new Response(JSON.stringify(answer), {
+      status: 400,
+      headers: { "Content-Type": "application/json" },
+    });
+  }
+  if (!screened.forward.length) return new Response(null, { status: 202 });
+  const body: unknown = screened.forward[0];
+  const sessionId = req.headers.get("mcp-session-id");
+  let session: Session | undefined;
+  if (sessionId) {
+    session = s.sessions.get(sessionId);
+    if (!session) return jsonRpcError(404, "Session not found: initialize a new session");
+  } else if (isInitialize(body)) {
+    if (s.sessions.total >= s.maxSessions) {
+      return jsonRpcError(503, `Too many sessions: at most ${s.maxSessions} are open at once`);
+    }
+    let narrow: SessionNarrowing;
+    try {
+      narrow = narrowingFromHeaders(req.headers);
+    } catch (e) {
+      if (!(e instanceof NarrowingError)) throw e;
+      return jsonRpcError(400, `Bad Request: ${e.message}`);
+    }
+    session = await s.sessions.create(s.opts.createServer(s.stopCalls.signal, narrow));
+  } else {
+    return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
+  }
+  session.lastSeen = Date.now();
+  s.requests.begin();
+  try {
+    const res = await session.transport.handleRequest(req, { parsedBody: body });
+    if (!session.id) void s.sessions.close(session); // initialization failed
+    return onBodyDone(res, () => s.requests.end());
+  } catch (e) {
+    s.requests.end();
+    throw e;
+  }
+}
+
+/**
+ * Shutdown's wait: up to `graceMs` for requests in flight, then cancels the calls still
+ * running and gives them a moment to send their answer.
+ */
+async function drain(s: Served, graceMs: number): Promise<void> {
+  const log = s.opts.logger;
+  if (!s.requests.count) return;
+  log.log("info", `Shutting down: waiting up to ${graceMs} ms for ${s.requests.count} request(s)`);
+  const left = await s.requests.settle(graceMs);
+  if (!left) return;
+  log.log("warning", `Shutdown: cancelling ${left} call(s) past the grace period`);
+  s.stopCalls.abort(new DOMException("the server is shutting down", "AbortError"));
+  const cut = await s.requests.settle(CANCEL_ANSWER_MS);
+  if (cut) log.log("warning", `Shutdown: ${cut} request(s) cut off`);
+}
+
+/** The path of a request URL; undefined when the URL does not parse. */
+function pathOf(url: string): string | undefined {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The `host:port` shown for a listener. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { denoEnv } from "../config/env.ts";
 
 /** Where the HTTP transport listens. */
 export interface ListenAddress {
@@ -51,4 +52,12 @@ export function isLoopback(hostname: string): boolean {
 /** `host:port` as it appears in a URL or Host header (IPv6 in brackets). */
 export function hostPort(hostname: string, port: number): string {
   return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+}
+
+/**
+ * The listen address from `PROXMOX_MCP_LISTEN` (`HOST:PORT`), if set: `serve` then speaks HTTP
+ * there, and `healthcheck` probes it, so a container's health check follows its address.
+ */
+export function listenFromEnv(env: (name: string) => string | undefined = denoEnv) {
+  return env("PROXMOX_MCP_LISTEN")?.trim() || undefined;
 }

@@ -50,8 +50,20 @@ export function normalizeOrigin(origin: string): string {
   return origin.trim().toLowerCase().replace(/\/+$/, "");
 }
 
-/** Why the Host header is refused, or undefined when it is accepted. */
+/** A Host header as RFC 9110 allows it: a name or IPv4 address, or `[IPv6]`, and a port. */
+const HOST_SYNTAX =
+  /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/** Why a Host header is malformed (not a host name with an optional port), if it is. */
+export function malformedHost(host: string | null): string | undefined {
+  if (host === null || HOST_SYNTAX.test(host)) return undefined;
+  return `Host ${JSON.stringify(host)} is not a valid host name`;
+}
+
+/** Why the Host header is refused, or undefined when it is accepted. Malformed ones always are. */
 export function hostProblem(host: string | null, allow: Allowlist): string | undefined {
+  const malformed = malformedHost(host);
+  if (malformed) return malformed;
   if (!allow.hosts) return undefined;
   if (!host) return "Missing Host header";
   const value = host.toLowerCase();

@@ -10,6 +10,7 @@ import { HttpSetupError } from "./http.ts";
 
 /** Environment variables of the HTTP transport (part of the `--allow-env` list). */
 export const HTTP_ENV_VARS = [
+  "PROXMOX_MCP_LISTEN",
   "PROXMOX_MCP_HTTP_TOKEN",
   "PROXMOX_MCP_HTTP_TOKEN_FILE",
   "PROXMOX_MCP_ALLOWED_HOSTS",
@@ -75,6 +76,12 @@ export async function resolveHttpSettings(
   if (token !== undefined && /\s/.test(token)) {
     throw new HttpSetupError(`The bearer token from ${tokenSource} contains whitespace`);
   }
+  if (token !== undefined && isPlaceholderToken(token)) {
+    throw new HttpSetupError(
+      `The bearer token from ${tokenSource} is a placeholder, not a secret: generate one with ` +
+        "openssl rand -hex 32 and put it there (for Kubernetes, in the Secret's http-token)",
+    );
+  }
   let shutdownGraceMs = 10_000;
   if (flags.shutdownGrace !== undefined) {
     const seconds = Number(flags.shutdownGrace);
@@ -93,6 +100,15 @@ export async function resolveHttpSettings(
     allowedOrigins: list(flags.allowedOrigins, env("PROXMOX_MCP_ALLOWED_ORIGINS")),
     shutdownGraceMs,
   };
+}
+
+/** Words of sample values in documentation and manifests, never of a generated secret. */
+const PLACEHOLDER_WORDS =
+  /replace|change.?me|placeholder|example|your[-_]|token[-_]?here|secret[-_]?here|openssl|output[-_]of|^x+$|^(.)\1+$/i;
+
+/** Whether `token` is a sample value (e.g. the k8s Secret's) rather than a generated secret. */
+export function isPlaceholderToken(token: string): boolean {
+  return PLACEHOLDER_WORDS.test(token);
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -11,6 +11,7 @@ import { pageFooter, pageOf } from "./listing.ts";
 import { paginate, queryKey } from "./paginate.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 import { nodeOrDefault } from "./params.ts";
+import { isNoSuchStorage, unknownStorage } from "./not_found.ts";
 
 const ContentEntry = z.object({
   volid: z.string(),
@@ -63,7 +64,9 @@ const storageContent = defineTool({
         `/nodes/${node}/storage/${a.storage}/content`,
         { content: a.content, vmid: a.vmid },
         { signal: ctx.signal },
-      ),
+      ).catch(async (e) => {
+        throw isNoSuchStorage(e) ? await unknownStorage(ctx, node, a.storage) : e;
+      }),
     );
     const volumes = list.map((v) => ({
       volid: v.volid,

@@ -13,6 +13,7 @@ import { pageFooter, pageOf } from "./listing.ts";
 import { paginate, queryKey } from "./paginate.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 import { node, upid } from "./params.ts";
+import { isNoSuchTask, unknownTask } from "./not_found.ts";
 
 const TaskEntry = z.object({
   upid: z.string(),
@@ -162,6 +163,8 @@ const taskStatus = defineTool({
     const s = TaskStatusAnswer.parse(
       await ctx.api.get(`/nodes/${u.node}/tasks/${encodeURIComponent(a.upid)}/status`, undefined, {
         signal: ctx.signal,
+      }).catch(async (e) => {
+        throw isNoSuchTask(e) ? await unknownTask(ctx, u.node, a.upid) : e;
       }),
     );
     const running = s.status === "running";
@@ -218,7 +221,9 @@ const taskLog = defineTool({
         `/nodes/${u.node}/tasks/${encodeURIComponent(a.upid)}/log`,
         { start: 0, limit: MAX_LOG_LINES },
         { signal: ctx.signal },
-      ),
+      ).catch(async (e) => {
+        throw isNoSuchTask(e) ? await unknownTask(ctx, u.node, a.upid) : e;
+      }),
     );
     const total = entries.length;
     const window = a.start !== undefined

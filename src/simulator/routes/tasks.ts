@@ -68,13 +68,13 @@ const listTasks: RouteHandler = (ctx) => {
   return new Reply(page, { total: matching.length });
 };
 
-/** The task named by `{upid}` on `{node}`; 400 for a malformed UPID, 500 when unknown. */
+/** The task named by `{upid}` on `{node}`; 400 for a malformed or unknown UPID, as PVE answers. */
 export function taskOf(ctx: RouteContext): TaskState {
   const upid = str(ctx, "upid");
   const parsed = parseUpid(upid);
   if (!parsed) throw paramError({ upid: `unable to parse worker upid '${upid}'` });
   const task = ctx.sim.state.tasks.get(upid);
-  if (!task || task.node !== str(ctx, "node")) throw new ApiError(500, `no such task '${upid}'`);
+  if (!task || task.node !== str(ctx, "node")) throw paramError({ upid: "no such task" });
   return task;
 }
 
