@@ -278,7 +278,7 @@ Deno.test("tool answers say what to do: read-only and unknown tools", async (t) 
     assert.equal(r.isError, true);
     assert.equal(
       textOf(r),
-      "Invalid arguments for guest_status: vmid: vmid must be from 100 to 999999999, got 42",
+      "Invalid arguments for tool guest_status: vmid: vmid must be from 100 to 999999999, got 42",
     );
   });
 });

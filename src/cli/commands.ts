@@ -205,10 +205,11 @@ export async function runSimulator(
   opts: { port?: number; seed?: number } = {},
 ): Promise<void> {
   const { startSimulator } = await import("../simulator/mod.ts");
-  const started = Date.now();
+  // With a seed the clock reads exactly SEEDED_EPOCH while the scenario is built, then runs.
+  let started: number | undefined;
   const clock = opts.seed === undefined
     ? undefined
-    : { now: () => SEEDED_EPOCH + (Date.now() - started) };
+    : { now: () => SEEDED_EPOCH + (started === undefined ? 0 : Date.now() - started) };
   await using sim = await startSimulator({
     taskDurationMs: 1500,
     logger,
@@ -216,6 +217,7 @@ export async function runSimulator(
     seed: opts.seed,
     clock,
   });
+  started = Date.now();
   // Under the server's permission flags no temporary file may be written: pin instead.
   const caFile = await Deno.makeTempFile({ prefix: "proxmox-mcp-sim-ca-", suffix: ".pem" })
     .then(async (path) => (await Deno.writeTextFile(path, sim.caCert), path))

@@ -38,22 +38,23 @@ export function allowedInModes(tool: Tool, modes: Modes): boolean {
  */
 export function modeStage(readOnly: boolean, disableDestructive = false): Stage {
   return (call, next) => {
-    if (readOnly && !allowedInReadOnly(call.tool)) {
-      throw new PolicyRefusal(
-        `Refused ${call.tool.name}: this server is read-only, and ${call.tool.name} changes the cluster. ` +
-          `Set "read_only": false in the config (or PROXMOX_READ_ONLY=false) to allow changes`,
-        "mode",
-      );
-    }
-    if (disableDestructive && !allowedWithoutDestructive(call.tool)) {
-      throw new PolicyRefusal(
-        `Refused ${call.tool.name}: destructive tools are disabled on this server ` +
-          `(disable_destructive), and ${call.tool.name} can lose data or interrupt service`,
-        "mode",
-      );
-    }
+    const why = modeRefusal(call.tool, { readOnly, disableDestructive });
+    if (why) throw new PolicyRefusal(why, "mode");
     return next();
   };
+}
+
+/** Why `tool` is refused in `modes`, with how to allow it; undefined when it is allowed. */
+export function modeRefusal(tool: Tool, modes: Modes): string | undefined {
+  if (modes.readOnly && !allowedInReadOnly(tool)) {
+    return `Refused ${tool.name}: this server is read-only, and ${tool.name} changes the cluster. ` +
+      `Set "read_only": false in the config (or PROXMOX_READ_ONLY=false) to allow changes`;
+  }
+  if (modes.disableDestructive && !allowedWithoutDestructive(tool)) {
+    return `Refused ${tool.name}: destructive tools are disabled on this server ` +
+      `(disable_destructive), and ${tool.name} can lose data or interrupt service`;
+  }
+  return undefined;
 }
 
 /**

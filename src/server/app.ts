@@ -10,6 +10,7 @@ import { toClientOptions } from "../config/mod.ts";
 import { ProxmoxClient } from "../proxmox/client.ts";
 import { chooseTls, type TlsMode } from "../proxmox/tls_mode.ts";
 import { describeApproval, type SafetyConfig, safetySettings } from "../safety/settings.ts";
+import { modeRefusal } from "../safety/mode.ts";
 import { memorySafety, openSafety, type Safety, safetyPipeline } from "../safety/stages.ts";
 import { catalogue } from "../tools/catalogue.ts";
 import { Inventory } from "../tools/inventory.ts";
@@ -235,6 +236,8 @@ export function buildServer(
     pipeline,
     logger,
     inFlight: opts.inFlight,
+    hiddenReason: (tool) =>
+      modeRefusal(tool, { readOnly, disableDestructive: listing.disableDestructive }),
     elicitTimeoutMs: safety.settings.confirmTimeoutMs,
     subscriptionPollMs: opts.subscriptionPollMs,
     instructions:
