@@ -154,8 +154,8 @@ export const MUTATIONS: readonly Mutation[] = [
     description: "a read-only server lets changing tools run",
     edits: [{
       file: "src/safety/mode.ts",
-      find: "    if (readOnly && !allowedInReadOnly(call.tool)) {\n",
-      replace: "    if (false) {\n",
+      find: "  if (modes.readOnly && !allowedInReadOnly(tool)) {\n",
+      replace: "  if (false) {\n",
     }],
     tests: PIPELINE_TESTS,
   },
