@@ -65,10 +65,9 @@ export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
     await server.connect(transport);
     logger.log("info", `proxmox-mcp ${VERSION} serving MCP on stdio; ${description}`);
     await ended.promise;
-    // Let the SDK dispatch what was read last, then give calls in flight a moment to finish.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    const left = await inFlight.drain(STDIO_FINISH_MS);
-    if (left) logger.log("warning", `stdin closed: cancelling ${left} call(s) in flight`);
+    // Requests read before the end get a moment to be answered; the rest are cancelled.
+    const left = await transport.answered(STDIO_FINISH_MS);
+    if (left) logger.log("warning", `stdin closed: cancelling ${left} request(s) in flight`);
     await server.close(); // aborts the calls still running
     await inFlight.drain(STDIO_CANCEL_MS);
   } finally {

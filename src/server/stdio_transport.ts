@@ -48,6 +48,9 @@ export class LineTransport implements Transport {
   #writing: Promise<unknown> = Promise.resolve();
   #closed = false;
   #outputGone = false;
+  /** Ids of requests passed to the SDK and not answered yet. */
+  readonly #unanswered = new Set<string | number>();
+  #answered?: () => void;
 
   constructor(opts: { streams?: StdioStreams; logger?: Logger } = {}) {
     this.#streams = opts.streams ?? {
@@ -121,7 +124,12 @@ export class LineTransport implements Transport {
       this.#logger?.log("warning", `Ignored a malformed notification: ${reason}`);
     }
     for (const reply of screened.replies) this.#reply(reply);
-    for (const message of screened.forward) this.onmessage?.(message as JSONRPCMessage);
+    for (const message of screened.forward) {
+      if ("method" in message && "id" in message) {
+        this.#unanswered.add(message.id as string | number);
+      }
+      this.onmessage?.(message as JSONRPCMessage);
+    }
   }
 
   #reply(message: unknown): void {
@@ -145,8 +153,27 @@ export class LineTransport implements Transport {
   }
 
   /** Sends one message as one line. */
-  send(message: JSONRPCMessage): Promise<void> {
-    return this.#write(JSON.stringify(message) + "\n");
+  async send(message: JSONRPCMessage): Promise<void> {
+    await this.#write(JSON.stringify(message) + "\n").finally(() => {
+      if (
+        !("method" in message) && "id" in message &&
+        this.#unanswered.delete(message.id as string | number)
+      ) {
+        if (!this.#unanswered.size) this.#answered?.();
+      }
+    });
+  }
+
+  /** Waits until every request read so far is answered, or `ms` passed; returns how many are not. */
+  async answered(ms: number): Promise<number> {
+    if (!this.#unanswered.size) return 0;
+    const done = Promise.withResolvers<void>();
+    this.#answered = done.resolve;
+    const timer = setTimeout(done.resolve, ms);
+    await done.promise;
+    clearTimeout(timer);
+    this.#answered = undefined;
+    return this.#unanswered.size;
   }
 
   /** Stops reading and reports the close once. */
