@@ -1,21 +1,12 @@
 import assert from "node:assert/strict";
-import { startStack, textOf } from "./helpers/stack.ts";
+import { startStack, toolCalls } from "./helpers/stack.ts";
 
 type Item = Record<string, unknown>;
 
 Deno.test("ha_status, firewall_rules, access_list and pool_list answer from the simulator", async (t) => {
   await using stack = await startStack();
   const { client, sim } = stack;
-  const call = async (name: string, args: Record<string, unknown> = {}) => {
-    const r = await client.callTool({ name, arguments: args });
-    assert.ok(!r.isError, `${name} ${JSON.stringify(args)} failed: ${textOf(r)}`);
-    return { s: r.structuredContent as Item, text: textOf(r) };
-  };
-  const fail = async (name: string, args: Record<string, unknown>, pattern: RegExp) => {
-    const r = await client.callTool({ name, arguments: args });
-    assert.equal(r.isError, true, `${name} ${JSON.stringify(args)} should fail`);
-    assert.match(textOf(r), pattern);
-  };
+  const { call, fail } = toolCalls(client);
 
   await t.step("ha_status: the resource in error, PVE 9 rules and the legacy group", async () => {
     const { s, text } = await call("ha_status");

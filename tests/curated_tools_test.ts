@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
-import { startStack, textOf } from "./helpers/stack.ts";
+import { startStack, toolCalls } from "./helpers/stack.ts";
 
 type Item = Record<string, unknown>;
 
 Deno.test("curated read-only tools answer the admin's questions from the simulator", async (t) => {
   await using stack = await startStack();
   const { client, sim } = stack;
-  const call = async (name: string, args: Record<string, unknown> = {}) => {
-    const r = await client.callTool({ name, arguments: args });
-    assert.ok(!r.isError, `${name} ${JSON.stringify(args)} failed: ${textOf(r)}`);
-    assert.ok(textOf(r).length > 0, "text content is present");
-    return { s: r.structuredContent as Item, text: textOf(r) };
-  };
-  const fail = async (name: string, args: Record<string, unknown>, pattern: RegExp) => {
-    const r = await client.callTool({ name, arguments: args });
-    assert.equal(r.isError, true, `${name} ${JSON.stringify(args)} should fail`);
-    assert.match(textOf(r), pattern);
-  };
+  const { call, fail } = toolCalls(client);
   const ops = sim.state.ops;
 
   await t.step(

@@ -11,9 +11,10 @@ import { ProxmoxApiError } from "../proxmox/errors.ts";
 import { num } from "../proxmox/resources.ts";
 import { args } from "./args.ts";
 import { node as nodeParam } from "./params.ts";
-import type { ToolContext } from "./context.ts";
+import { type ToolContext, ToolInputError } from "./context.ts";
 import { bytes, pairs, table } from "./format.ts";
 import { rows } from "./listing.ts";
+import { nodesFor } from "./node_health.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 
 /** One line per well-known health check code: what it means and what to look at. */
@@ -177,10 +178,8 @@ const cephStatus = defineTool({
     message: z.string().optional(),
   }),
   async handler(a, ctx) {
-    const node = a.node
-      ? (await ctx.inventory.requireNode(a.node, ctx.signal)).node
-      : (await ctx.inventory.nodes(ctx.signal)).filter((n) => n.status === "online")
-        .map((n) => n.node).sort()[0];
+    const [node] = await nodesFor(ctx, a.node);
+    if (!node) throw new ToolInputError("No node is online to ask about Ceph");
     let raw: unknown;
     try {
       raw = await ctx.api.get("/cluster/ceph/status", undefined, { signal: ctx.signal });

@@ -12,6 +12,7 @@ import { node as nodeArg, nodeOfGuest } from "./params.ts";
 import type { ToolContext } from "./context.ts";
 import { bytes, table, time } from "./format.ts";
 import { rows } from "./listing.ts";
+import { nodesFor } from "./node_health.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 import { nowMs, parseWindow, timeArg } from "./timespec.ts";
 
@@ -301,10 +302,7 @@ const nodeMetrics = defineTool({
   async handler(a, ctx) {
     const nowSec = Math.floor(nowMs(ctx) / 1000);
     const window = parseWindow(a.since, a.until, nowSec);
-    const names = a.node
-      ? [(await ctx.inventory.requireNode(a.node, ctx.signal)).node]
-      : (await ctx.inventory.nodes(ctx.signal)).filter((n) => n.status === "online")
-        .map((n) => n.node).sort();
+    const names = await nodesFor(ctx, a.node);
     const wanted = a.series ?? ["cpu", "loadavg", "memused", "netin", "netout"];
     const nodes = await mapLimited(names, 4, async (node) => {
       const rows = inWindow(

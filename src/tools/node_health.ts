@@ -18,8 +18,8 @@ import { nowMs } from "./timespec.ts";
 
 const nodeArg = () => nodeParam("Node name; omit for every online node").optional();
 
-/** The nodes a call covers: the one given (checked) or every online node. */
-async function nodesFor(ctx: ToolContext, node: string | undefined): Promise<string[]> {
+/** The nodes a call covers: the one given (checked) or every online node, sorted. */
+export async function nodesFor(ctx: ToolContext, node: string | undefined): Promise<string[]> {
   if (node) return [(await ctx.inventory.requireNode(node, ctx.signal)).node];
   return (await ctx.inventory.nodes(ctx.signal)).filter((n) => n.status === "online")
     .map((n) => n.node).sort();

@@ -104,3 +104,23 @@ export function textOf(result: Record<string, unknown>): string {
   const content = Array.isArray(result.content) ? result.content : [];
   return content.map((c: { text?: string }) => c.text ?? "").join("\n");
 }
+
+/** `call` (must succeed, returns structured content and text) and `fail` (must fail, matching). */
+export function toolCalls(client: Client) {
+  return {
+    async call(name: string, args: Record<string, unknown> = {}) {
+      const r = await client.callTool({ name, arguments: args });
+      if (r.isError) throw new Error(`${name} ${JSON.stringify(args)} failed: ${textOf(r)}`);
+      const text = textOf(r);
+      if (!text) throw new Error(`${name} ${JSON.stringify(args)} returned no text`);
+      return { s: r.structuredContent as Record<string, unknown>, text };
+    },
+    async fail(name: string, args: Record<string, unknown>, pattern: RegExp) {
+      const r = await client.callTool({ name, arguments: args });
+      if (!r.isError) throw new Error(`${name} ${JSON.stringify(args)} should fail`);
+      if (!pattern.test(textOf(r))) {
+        throw new Error(`${name} ${JSON.stringify(args)}: ${textOf(r)} does not match ${pattern}`);
+      }
+    },
+  };
+}
