@@ -178,6 +178,27 @@ Deno.test("curated read-only tools answer the admin's questions from the simulat
     },
   );
 
+  await t.step("backup_coverage reads failed multi-guest job runs from their logs", async () => {
+    sim.core.tasks.start({
+      node: "pve2",
+      type: "vzdump",
+      id: "",
+      user: "root@pam",
+      durationMs: 0,
+      outcome: "job errors",
+      lines: [
+        "INFO: starting new backup job: vzdump 102 202 --mode snapshot --storage nfs-backup",
+        "INFO: Starting Backup of VM 202 (lxc)",
+        "ERROR: Backup of VM 202 failed - unable to open file '/mnt/pve/nfs-backup/dump/x.tmp' - Stale file handle",
+        "INFO: Backup job finished with errors",
+      ],
+    });
+    const { s } = await call("backup_coverage");
+    const redis = (s.guests as Item[]).find((g) => g.vmid === 202)!;
+    assert.deepEqual(redis.flags, ["last_failed"]);
+    assert.match(String(redis.last_result), /failed in a job run: .*Stale file handle/);
+  });
+
   await t.step("replication_status shows the failing job's error", async () => {
     const { s } = await call("replication_status");
     const jobs = s.jobs as Item[];

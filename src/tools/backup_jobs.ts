@@ -139,12 +139,22 @@ const BackupVolume = z.object({
 }).loose();
 
 const TaskEntry = z.object({
+  upid: z.string().optional(),
+  node: z.string().optional(),
   type: z.string().optional(),
   id: z.string().optional(),
   status: z.string().optional(),
   starttime: num.optional(),
   endtime: num.optional(),
 }).loose();
+
+/** Most failed multi-guest job runs whose logs one coverage call reads. */
+const MAX_JOB_LOGS = 10;
+
+/** True for a finished task that ended in an error (not OK, not warnings). */
+function failedStatus(status: string | undefined): boolean {
+  return !!status && status !== "OK" && status !== "running" && !status.startsWith("WARNINGS");
+}
 
 const backupCoverage = defineTool({
   name: "backup_coverage",
@@ -222,6 +232,28 @@ const backupCoverage = defineTool({
       const prev = lastTask.get(id);
       if (!prev || (t.starttime ?? 0) > (prev.starttime ?? 0)) lastTask.set(id, t);
     }
+    // Scheduled job runs back up several guests in one task (id ""): read the logs of the newest
+    // failed ones to see which guests failed and why.
+    const jobFailures = new Map<number, { at: number; error: string }>();
+    const failedRuns = tasks
+      .filter((t) => t.type === "vzdump" && !/^\d+$/.test(t.id ?? "") && failedStatus(t.status))
+      .filter((t) => t.upid && t.node && (t.starttime ?? 0) > nowSec - 8 * 86_400)
+      .sort((x, y) => (y.starttime ?? 0) - (x.starttime ?? 0))
+      .slice(0, MAX_JOB_LOGS);
+    await Promise.all(failedRuns.map(async (t) => {
+      const log = z.array(z.object({ t: z.string() }).loose()).parse(
+        await ctx.api.get(apiPath`/nodes/${t.node!}/tasks/${t.upid!}/log`, { limit: 5000 }, opts),
+      );
+      for (const line of log) {
+        const m = /ERROR: Backup of VM (\d+) failed - (.*)$/.exec(line.t);
+        if (!m) continue;
+        const id = Number(m[1]);
+        const at = t.starttime ?? 0;
+        if ((jobFailures.get(id)?.at ?? -1) < at) {
+          jobFailures.set(id, { at, error: m[2].slice(0, 200) });
+        }
+      }
+    }));
     const notIn = new Set(missing.map((m) => m.vmid));
     const rows = guests.map((g) => {
       const inJobs = jobs.filter((j) => j.enabled !== false && selected(j, guests).includes(g.vmid))
@@ -229,9 +261,10 @@ const backupCoverage = defineTool({
       const at = last.get(g.vmid);
       const age = at === undefined ? undefined : Math.round(((nowSec - at) / 3600) * 10) / 10;
       const task = lastTask.get(g.vmid);
-      const failed = task && task.status && task.status !== "OK" &&
-        !task.status.startsWith("WARNINGS") && task.status !== "running" &&
-        (task.starttime ?? 0) >= (at ?? 0);
+      const inRun = jobFailures.get(g.vmid);
+      const ownFailed = task && failedStatus(task.status) && (task.starttime ?? 0) >= (at ?? 0);
+      const runFailed = inRun && inRun.at >= (at ?? 0) && inRun.at >= (task?.starttime ?? 0);
+      const failed = ownFailed || runFailed;
       const flags = [
         ...(notIn.has(g.vmid) || !inJobs.length ? ["no_job"] : []),
         ...(at === undefined ? ["no_backup"] : age! > a.max_age_hours ? ["too_old"] : []),
@@ -244,7 +277,7 @@ const backupCoverage = defineTool({
         jobs: inJobs,
         last_backup: at === undefined ? undefined : time(at),
         age_hours: age,
-        last_result: task?.status,
+        last_result: runFailed ? `failed in a job run: ${inRun!.error}` : task?.status,
         flags,
       };
     });

@@ -36,8 +36,22 @@ const RawRule = z.object({
 }).loose();
 type RawRule = z.infer<typeof RawRule>;
 
+/** Guest firewall options that filter besides the rules, as the guest's options set them. */
+const FILTER_OPTIONS: Record<string, string> = {
+  ipfilter: "only addresses in the ipfilter-net* IP sets (or the NIC's IPs) may be sent",
+  macfilter: "only the NIC's own MAC address may be sent",
+  dhcp: "DHCP traffic is allowed",
+  ndp: "IPv6 neighbour discovery is allowed",
+  radv: "the guest may send router advertisements",
+};
+
 const Options = z.object({
   enable: flag.optional(),
+  ipfilter: flag.optional(),
+  macfilter: flag.optional(),
+  dhcp: flag.optional(),
+  ndp: flag.optional(),
+  radv: flag.optional(),
   policy_in: z.string().optional(),
   policy_out: z.string().optional(),
   policy_forward: z.string().optional(),
@@ -263,6 +277,8 @@ const firewallRules = defineTool({
           ? `firewall=1 on ${nics.filter((n) => n.on).map((n) => n.key).join(", ")}`
           : "no NIC has firewall=1: its traffic bypasses the firewall",
         "datacenter and node rules filter host traffic, not this guest's",
+        ...Object.entries(FILTER_OPTIONS).filter(([k]) => options[k] !== undefined)
+          .map(([k, what]) => options[k] ? `${k}=1: ${what}` : `${k}=0`),
       ];
       const active = cluster.enable === true && enabled && nics.some((n) => n.on);
       const expanded: RuleOut[] = [];
