@@ -137,10 +137,10 @@ const accessList = defineTool({
   output: z.object({
     kind: z.string(),
     users: rows(
-      "userid, realm, enabled, expires (UTC, absent: never), expired, tfa (types), groups, tokens, comment",
+      "userid, realm, enabled, expires, expired, tfa, groups, tokens, comment",
     ).optional(),
     groups: rows("groupid, members, comment").optional(),
-    roles: rows("roleid, builtin, privilege_count, privileges (custom or asked-for role)")
+    roles: rows("roleid, builtin, privilege_count, privileges")
       .optional(),
     acl: rows("path, type, who, role, propagate").optional(),
     tokens: rows("tokenid, user, privsep, expires, comment").optional(),
@@ -149,7 +149,7 @@ const accessList = defineTool({
       path: z.string(),
       pool: z.string().optional().describe("the guest's pool, whose ACLs count too"),
       roles_granting: z.array(z.string()),
-      subjects: rows("subject, kind (user/token), roles, via (deciding ACL entries)"),
+      subjects: rows("subject, kind, roles, via"),
     }).optional(),
   }),
   async handler(a, ctx) {

@@ -132,7 +132,7 @@ const guestAgentInfo = defineTool({
   name: "guest_agent_info",
   title: "Guest IPs and OS",
   description:
-    "IP addresses per interface (IPv4/IPv6, MAC), hostname, OS and filesystem usage as the guest reports them (QEMU guest agent; containers directly). Explains an agent that cannot answer.",
+    "IPs per interface (IPv4/IPv6, MAC), hostname, OS, filesystems from the guest agent (containers directly); explains an agent that cannot answer.",
   toolset: "guests",
   privilege: "VM.GuestAgent.Audit on /vms/{vmid} (containers: VM.Audit)",
   annotations: READ_ONLY,
@@ -156,9 +156,9 @@ const guestAgentInfo = defineTool({
     filesystems: rows("mountpoint, type, device, total and used (bytes)").optional(),
     problem: z.string().optional(),
     fix: z.string().optional(),
-    config_nics: rows("from the config when the guest cannot tell: key, mac, bridge, ip")
+    config_nics: rows("key, mac, bridge, ip")
       .optional(),
-    errors: z.array(z.string()).optional().describe("agent commands that failed"),
+    errors: z.array(z.string()).optional(),
   }),
   async handler(a, ctx) {
     const g = await ctx.inventory.guest(a.vmid, a.node, ctx.signal);

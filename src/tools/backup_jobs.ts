@@ -94,7 +94,7 @@ const backupJobs = defineTool({
   input: args({}),
   output: z.object({
     jobs: rows(
-      "id, enabled, schedule, next_run (UTC), storage, mode, compress, retention, selection, node, guests (VMIDs), comment",
+      "id, enabled, schedule, next_run, storage, mode, compress, retention, selection, node, guests, comment",
     ),
   }),
   async handler(_a, ctx) {
@@ -174,11 +174,11 @@ const backupCoverage = defineTool({
     max_age_hours: z.number(),
     not_in_any_job: rows("vmid, name"),
     guests: rows(
-      "vmid, name, node, jobs, last_backup (UTC), age_hours, last_result (newest backup task), flags (no_job, no_backup, too_old, last_failed)",
+      "vmid, name, node, jobs, last_backup, age_hours, last_result, flags",
     ),
     checked: z.number(),
     flagged: z.number(),
-    storages: z.array(z.string()).describe("backup storages read"),
+    storages: z.array(z.string()),
   }),
   async handler(a, ctx) {
     const opts = { signal: ctx.signal };

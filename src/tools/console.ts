@@ -13,8 +13,7 @@ import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
 const guestConsoleUrl = defineTool({
   name: "guest_console_url",
   title: "Guest console URL",
-  description:
-    "Web UI URL that opens a guest's console (noVNC for VMs, xterm.js for containers); no ticket in it, the browser logs in.",
+  description: "Web UI URL of a guest's console (noVNC or xterm.js); holds no ticket.",
   toolset: "guests",
   privilege: "VM.Console on /vms/{vmid} (checked when the console opens)",
   annotations: { ...READ_ONLY, openWorldHint: false },

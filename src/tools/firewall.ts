@@ -67,7 +67,7 @@ const IpsetEntry = z.object({
 }).loose();
 
 const RULE_FIELDS =
-  "pos, from (guest/node/cluster/group NAME), direction, action, enabled, macro, proto, source, dest, dport, sport, iface, comment";
+  "pos, from, direction, action, enabled, macro, proto, source, dest, dport, sport, iface, comment";
 
 const RuleOut = z.object({
   pos: z.number().optional(),

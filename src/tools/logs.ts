@@ -66,8 +66,8 @@ const clusterLog = defineTool({
     limit: limit(50, 500),
   }),
   output: z.object({
-    entries: rows("time (UTC), node, severity, tag, user, msg"),
-    matched: z.number().describe("entries matching before the limit"),
+    entries: rows("time, node, severity, tag, user, msg"),
+    matched: z.number(),
   }),
   async handler(a, ctx) {
     const nowSec = Math.floor(nowMs(ctx) / 1000);
@@ -137,7 +137,7 @@ const nodeLog = defineTool({
   output: z.object({
     node: z.string(),
     source: z.enum(["journal", "syslog"]),
-    lines: rows("time (as the node prints it), ident, pid, msg; line when unparsed"),
+    lines: rows("time, ident, pid, msg (or line)"),
     matched: z.number(),
   }),
   async handler(a, ctx) {

@@ -163,7 +163,7 @@ const guestMetrics = defineTool({
   name: "guest_metrics",
   title: "Guest metrics",
   description:
-    "RRD history of a guest per series (cpu %, mem bytes, net/disk bytes/s): min/avg/max/last and peak time. Without vmid: ranks running guests (node, type narrow), e.g. top 5 by cpu over the day.",
+    "Guest RRD history per series (cpu %, mem bytes, net/disk bytes/s): min/avg/max/last, peak time. No vmid: ranks running guests, e.g. top 5 by cpu.",
   toolset: "metrics",
   privilege: "VM.Audit on /vms/{vmid}",
   annotations: READ_ONLY,
@@ -186,15 +186,15 @@ const guestMetrics = defineTool({
       node: z.string(),
       type: z.string(),
     }).optional(),
-    series: rows("per series: series, unit, min, avg, max, last, peak_time (UTC), samples")
+    series: rows("series, unit, min, avg, max, last, peak_time, samples")
       .optional(),
-    points: rows("time (epoch s) and series values, scaled to the units").optional(),
+    points: rows("time and series values").optional(),
     rank_by: z.string().optional(),
     ranking: rows(
-      "vmid, name, node, type, stats (series, unit, min, avg, max, last, peak_time, samples)",
+      "vmid, name, node, type, stats",
     ).optional(),
-    scanned: z.number().optional().describe("guests whose history was read"),
-    skipped: z.number().optional().describe("running guests not read (over the bound)"),
+    scanned: z.number().optional(),
+    skipped: z.number().optional(),
   }),
   async handler(a, ctx) {
     const nowSec = Math.floor(nowMs(ctx) / 1000);
@@ -284,7 +284,7 @@ const nodeMetrics = defineTool({
   name: "node_metrics",
   title: "Node metrics",
   description:
-    "RRD history of nodes per series (cpu/iowait %, loadavg, mem/swap/root bytes, net bytes/s): min/avg/max/last and peak time. Omit node for every node.",
+    "Node RRD history per series (cpu/iowait %, load, mem/swap/root bytes, net bytes/s): min/avg/max/last, peak time.",
   toolset: "metrics",
   privilege: "Sys.Audit on /nodes/{node}",
   annotations: READ_ONLY,
@@ -297,7 +297,7 @@ const nodeMetrics = defineTool({
   output: z.object({
     timeframe: z.string(),
     cf: z.string(),
-    nodes: rows("node, series (series, unit, min, avg, max, last, peak_time, samples), points"),
+    nodes: rows("node, series, points"),
   }),
   async handler(a, ctx) {
     const nowSec = Math.floor(nowMs(ctx) / 1000);

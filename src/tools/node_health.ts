@@ -83,7 +83,7 @@ const nodeUpdates = defineTool({
   input: args({ node: nodeArg() }),
   output: z.object({
     nodes: rows(
-      "node, updates (package, old, new, origin, security: a hint from the version), security_count, repositories (uri, suites, components, enabled, file), standard (handle: enabled), warnings",
+      "node, updates, security_count, repositories, standard, warnings",
     ),
   }),
   async handler(a, ctx) {
@@ -242,7 +242,7 @@ const nodeDisks = defineTool({
   output: z.object({
     problems: z.array(z.string()),
     nodes: rows(
-      "node, disks (dev, model, serial, type, size, health, wearout % left, used, failing_attributes), zfs (name, health, size, used_pct, frag, bad_devices, status), lvmthin (pool, size, used_pct, metadata_pct)",
+      "node, disks, zfs, lvmthin",
     ),
   }),
   async handler(a, ctx) {
@@ -389,7 +389,7 @@ const nodeServices = defineTool({
   input: args({ node: nodeArg() }),
   output: z.object({
     problems: z.array(z.string()),
-    nodes: rows("node, services (service, state, active, unit: enabled/disabled/masked, desc)"),
+    nodes: rows("node, services"),
   }),
   async handler(a, ctx) {
     const names = await nodesFor(ctx, a.node);
@@ -451,7 +451,7 @@ const nodeCertificates = defineTool({
   output: z.object({
     problems: z.array(z.string()),
     nodes: rows(
-      "node, certificates (file, subject, issuer, san, not_after UTC, days_left, fingerprint)",
+      "node, certificates",
     ),
   }),
   async handler(a, ctx) {

@@ -46,7 +46,7 @@ const replicationStatus = defineTool({
   input: args({ guest: vmid("guest", "Only jobs of this guest ID").optional() }),
   output: z.object({
     jobs: rows(
-      "id, guest, name, source, target, schedule, state (ok, failing, disabled, never_synced, unknown), last_sync (UTC), last_sync_ago_s, next_sync, duration_s, fail_count, error, log_tail",
+      "id, guest, name, source, target, schedule, state, last_sync, last_sync_ago_s, next_sync, duration_s, fail_count, error, log_tail",
     ),
   }),
   async handler(a, ctx) {

@@ -14,7 +14,7 @@ const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604
 export const timeArg = (what: string) =>
   z.string().max(40, { error: `${what} is too long: use e.g. 2h, 2026-05-01T22:00Z or 1746136800` })
     .optional()
-    .describe(`${what}: 30m/2h/1d ago, ISO time or epoch s`);
+    .describe(`${what}: 2h (ago), ISO or epoch s`);
 
 /** The current time of the tool call in epoch ms (the task waiter's clock when set). */
 export function nowMs(ctx: ToolContext): number {
