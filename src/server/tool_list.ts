@@ -3,9 +3,8 @@
  * what the SDK repeats for every tool that no client needs: the `$schema` line of each JSON
  * Schema and the default `execution: {taskSupport: "forbidden"}`. Together about 9% of the
  * catalogue's size, i.e. of the context every model spends on the tool list. Output schemas
- * are listed one level deep (each top-level field with its type and description; nested lists
- * and objects by type only): what a client needs to read `structuredContent`, at about a third
- * of the bytes. The server still validates its answers against the full schema.
+ * are listed one level deep (each top-level field with its type; nested lists and objects by type
+ * only): what a client needs to read `structuredContent`, at about a third of the bytes. The server still validates its answers against the full schema.
  *
  * @module
  */
@@ -33,7 +32,10 @@ function jsonSchema(schema: Tool["input"] | Tool["output"], io: "input" | "outpu
 
 type JsonSchema = Record<string, unknown>;
 
-/** An output schema one level deep: top-level fields keep type and description only. */
+/**
+ * An output schema one level deep: top-level fields keep their type (and enum) only. Units are
+ * stated once in the server's instructions (bytes, fractions of cores), not per field.
+ */
 export function compactOutputSchema(schema: JsonSchema): JsonSchema {
   const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
   const out: JsonSchema = {
@@ -49,7 +51,6 @@ export function compactOutputSchema(schema: JsonSchema): JsonSchema {
 
 function shallow(p: JsonSchema): JsonSchema {
   const out: JsonSchema = {};
-  if (typeof p.description === "string") out.description = p.description;
   if (p.type !== undefined) out.type = p.type;
   else if (Array.isArray(p.anyOf)) {
     const types = (p.anyOf as JsonSchema[]).map((x) => x.type).filter((x) => x !== undefined);
