@@ -134,8 +134,8 @@ export const MUTATIONS: readonly Mutation[] = [
     description: "the plan stage sends requests the official API schema rejects",
     edits: [{
       file: "src/safety/plan.ts",
-      find: "      if (!check.ok) {\n",
-      replace: "      if (false) {\n",
+      find: "    if (!check.ok) {\n",
+      replace: "    if (false) {\n",
     }],
     tests: PIPELINE_TESTS,
   },

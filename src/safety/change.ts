@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { ApiParams } from "../tools/context.ts";
 import { redact } from "./redact.ts";
+import type { UndoIntent, UndoPlan } from "./undo.ts";
 
 /** Guest kinds. */
 export type GuestKind = "qemu" | "lxc";
@@ -83,11 +84,17 @@ export interface Plan {
   result?: Record<string, unknown>;
   /** Stop the Proxmox task if the client cancels while waiting. */
   stopOnCancel?: boolean;
+  /** A risky change to a guest that an undo point should precede. */
+  undoPoint?: UndoIntent;
 }
 
 /** A plan with its targets, derived from the requests by the scope stage (empty before). */
 export interface Change extends Plan {
   targets: Target[];
+  /** The undo point this change takes (set by the undo stage). */
+  undo?: UndoPlan;
+  /** Why this change takes no undo point although it would (set by the undo stage). */
+  undoSkipped?: string;
 }
 
 /** The plan as clients see it (structured output). */
@@ -110,6 +117,8 @@ export interface PlanView {
     storage?: string;
   }[];
   requests: PlannedRequest[];
+  /** The undo point taken first, or why there is none. */
+  undo?: string;
 }
 
 /** The client-facing view of a change; `confirm` lists why it needs a confirmation. */
@@ -132,7 +141,19 @@ export function planView(change: Change, confirm: string[] = []): PlanView {
       storage: t.storage,
     })),
     requests: change.requests.map((r) => ({ ...r, params: redact(definedParams(r.params)) })),
+    undo: undoLine(change),
   };
+}
+
+/** The plan's undo line: the undo point taken first, or why there is none. */
+export function undoLine(change: Change): string | undefined {
+  if (change.undo) {
+    const pruned = change.undo.pruneNames.length
+      ? `; afterwards older undo points are removed (${change.undo.pruneNames.join(", ")})`
+      : "";
+    return `undo point: snapshot ${change.undo.name} is taken first (guest_undo rolls back to it)${pruned}`;
+  }
+  return change.undoSkipped;
 }
 
 /** Parameters without undefined values. */
@@ -145,6 +166,8 @@ export function describeChange(change: Change): string {
   const lines = [change.summary];
   if (change.loses) lines.push(`Lost or interrupted: ${change.loses}`);
   for (const w of change.warnings) lines.push(`Warning: ${w}`);
+  const undo = undoLine(change);
+  if (undo) lines.push(undo.charAt(0).toUpperCase() + undo.slice(1));
   for (const r of change.requests) lines.push(`${r.method} ${r.path}${renderParams(r.params)}`);
   return lines.join("\n");
 }

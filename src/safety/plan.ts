@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { definedParams, describeChange, type MutationOutcome, planView } from "./change.ts";
+import {
+  definedParams,
+  describeChange,
+  type MutationOutcome,
+  type PlannedRequest,
+  planView,
+} from "./change.ts";
 import { confirmReasons } from "./change.ts";
 import { isMutating, PolicyRefusal, type Stage } from "./pipeline.ts";
 
@@ -42,26 +48,31 @@ export function planStage(): Stage {
       );
     }
     const plan = await call.tool.plan(call.args, call.ctx);
-    const { validateRequest } = await (validator ??= import(
-      "../proxmox/api_schema/validate.ts"
-    ));
-    for (const r of plan.requests) {
-      const params = definedParams(r.params) as Record<
-        string,
-        string | number | boolean | string[]
-      >;
-      const check = validateRequest(r.method, r.path, params);
-      if (!check.ok) {
-        const detail = check.errors
-          ? Object.entries(check.errors).map(([k, v]) => `${k}: ${v}`).join("; ")
-          : check.message;
-        throw new SchemaRefusal(r.method, r.path, detail, check.errors ?? {});
-      }
-    }
+    await validatePlanned(plan.requests);
     call.change = { ...plan, targets: [] };
     call.passed.add("plan");
     return next();
   };
+}
+
+/** Throws unless the official API schema accepts every one of `requests`. */
+export async function validatePlanned(requests: readonly PlannedRequest[]): Promise<void> {
+  const { validateRequest } = await (validator ??= import(
+    "../proxmox/api_schema/validate.ts"
+  ));
+  for (const r of requests) {
+    const params = definedParams(r.params) as Record<
+      string,
+      string | number | boolean | string[]
+    >;
+    const check = validateRequest(r.method, r.path, params);
+    if (!check.ok) {
+      const detail = check.errors
+        ? Object.entries(check.errors).map(([k, v]) => `${k}: ${v}`).join("; ")
+        : check.message;
+      throw new SchemaRefusal(r.method, r.path, detail, check.errors ?? {});
+    }
+  }
 }
 
 /** Answers `dry_run: true` calls with the plan; nothing is sent. */

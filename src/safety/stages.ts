@@ -2,7 +2,7 @@
  * The safety pipeline in one place: every stage, in order, configured once.
  *
  * audit → mode → freeze → plan (preflight) → danger table → destructive plans
- * (disable_destructive) → scope → dry run → rate limit → confirmation → executor
+ * (disable_destructive) → scope → undo → dry run → rate limit → confirmation → executor
  *
  * - audit wraps everything after it, so refusals by any later stage are recorded too;
  * - mode refuses (and hides) changing tools on a read-only server, and destructive tools with
@@ -19,6 +19,7 @@
  *   guests, new VMIDs, pools, storages, owners of volumes and backups), looks each up in the
  *   cluster, refuses out-of-scope targets and removals from protected guests, and asks for a
  *   confirmation for guests with protected tags;
+ * - undo plans the undo point (snapshot) a risky change to a guest takes first;
  * - dry run answers with the plan;
  * - rate limit refuses before anyone is asked to confirm, and takes its slot last, in the step
  *   that sends (after the token was spent and the audit line written, so a refused replay or a
@@ -47,6 +48,7 @@ import { type SafetySettings, safetySettings } from "./settings.ts";
 import { findStateDir, type StateDir } from "./state_dir.ts";
 import { ConfirmationTokens } from "./tokens.ts";
 import { auditLogProblem } from "./audit_problem.ts";
+import { undoStage } from "./undo.ts";
 
 /**
  * The process-wide safety state: one scope, one rate limiter, one token issuer and one audit
@@ -130,6 +132,11 @@ export function safetyPipeline(opts: Safety & Modes & { clock?: Clock }): Pipeli
       dangerStage({ allowClusterChanges: opts.settings.allowClusterChanges }),
       destructivePlanStage(disableDestructive),
       scopeStage(opts.scope),
+      undoStage({
+        settings: opts.settings.undo,
+        protectedTags: opts.settings.scope.protectedTags ?? [],
+        clock,
+      }),
       dryRunStage(),
       rateLimitStage(opts.limiter),
       confirmationStage({

@@ -280,6 +280,9 @@ const backupRestore = defineMutation({
       warnings: [],
       creates: existing ? 0 : 1,
       result: { vmid: id, node, overwritten: existing !== undefined },
+      undoPoint: existing
+        ? { vmid: existing.vmid, why: "restore over it", kind: "overwrite" }
+        : undefined,
     };
   },
 });

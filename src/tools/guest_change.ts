@@ -251,6 +251,7 @@ const guestUpdate = defineMutation({
       warnings: edit.warnings,
       creates: 0,
       result: { vmid: g.vmid, node: g.node },
+      undoPoint: { vmid: g.vmid, why: "config update" },
     };
   },
   async after(a, ctx) {
@@ -322,6 +323,7 @@ const diskResize = defineMutation({
       warnings: ["grow the partition and filesystem inside the guest afterwards"],
       creates: 0,
       result: { vmid: g.vmid, disk: a.disk, size_gib: wanted / GiB },
+      undoPoint: { vmid: g.vmid, why: "disk resize", kind: "resize", disk: a.disk },
     };
   },
 });

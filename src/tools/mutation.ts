@@ -18,6 +18,7 @@ import {
   unknownOutcomeMessage,
 } from "./outcome.ts";
 import { type Change, MUTATION_STATUS, type MutationOutcome, type Plan } from "../safety/change.ts";
+import type { UndoPlan } from "../safety/undo.ts";
 import { redactText } from "../safety/redact.ts";
 import { CHECKPOINTS, PolicyRefusal, type ToolCall } from "../safety/pipeline.ts";
 import { args } from "./args.ts";
@@ -196,7 +197,8 @@ export async function executeChange(
   let last: TaskOutcome | undefined;
   let startedUpid: string | undefined;
   let answer: unknown;
-  if (!change.requests.length) {
+  const undo = change.undo;
+  if (!change.requests.length && !undo) {
     for (const check of call.lastChecks) check();
     call.record.sent = true;
   }
@@ -204,8 +206,13 @@ export async function executeChange(
   const clock = ctx.tasks?.clock ?? systemClock;
   const responses: unknown[] = [];
   try {
+    if (undo) {
+      for (const check of call.lastChecks) check();
+      call.record.sent = true;
+      await takeUndoPoint(call, undo);
+    }
     for (const [i, r] of change.requests.entries()) {
-      if (i === 0) {
+      if (i === 0 && !undo) {
         for (const check of call.lastChecks) check();
         call.record.sent = true;
       }
@@ -251,6 +258,18 @@ export async function executeChange(
   } finally {
     ctx.inventory.invalidate();
   }
+  let removed: string[] | undefined;
+  if (undo?.prune.length) {
+    if (last?.state === "timeout" || startedUpid) {
+      warnings.push(
+        `older undo points were not removed while the change still runs (${
+          undo.pruneNames.join(", ")
+        })`,
+      );
+    } else {
+      removed = await pruneUndoPoints(call, undo, warnings);
+    }
+  }
   let extra: Record<string, unknown> = {};
   if (last?.state !== "timeout" && !startedUpid && after) {
     try {
@@ -280,10 +299,76 @@ export async function executeChange(
     exitstatus: last?.exitstatus,
     log_tail: last && last.state !== "ok" ? last.tail : undefined,
     warnings: warnings.length ? warnings : undefined,
+    undo_point: undo?.name,
+    undo_removed: removed?.length ? removed : undefined,
+    undo_skipped: change.undoSkipped,
   };
+  const undoText = undo
+    ? `\nUndo point: snapshot ${undo.name} was taken first; guest_undo vmid=${
+      undo.path.split("/").at(-1)
+    } rolls back to it${removed?.length ? ` (removed older: ${removed.join(", ")})` : ""}`
+    : change.undoSkipped
+    ? `\nNo undo point: ${change.undoSkipped.replace(/^no undo point before this [^:]*: /, "")}`
+    : "";
   const more = report?.(structured);
-  const text = outcomeText(status, change, upid, last, warnings);
+  const text = outcomeText(status, change, upid, last, warnings) + undoText;
   return { structured, text: more ? `${text}\n${more}` : text };
+}
+
+/**
+ * Takes the undo point before the change; a failure stops the call with nothing else sent.
+ * Taking a snapshot rewrites the guest's config, so the config digest the plan carries (which
+ * guards against changes by others) is refreshed afterwards.
+ */
+async function takeUndoPoint(call: ToolCall, undo: UndoPlan): Promise<void> {
+  const { ctx } = call;
+  const data = await send(ctx, undo.create);
+  if (typeof data === "string" && UPID_RE.test(data)) {
+    call.record.upids.push(data);
+    const done = await waitForTask(ctx, data, {});
+    if (done.state === "failed" || done.state === "timeout") {
+      call.record.outcome = "failed";
+      throw new TaskFailedError(
+        `the undo point ${undo.name} could not be taken, so nothing else was changed`,
+        done,
+      );
+    }
+  }
+  if (!call.change!.requests.some((r) => r.params.digest !== undefined)) return;
+  const { digest } = z.object({ digest: z.string().optional() }).loose().parse(
+    await ctx.api.get(`${undo.path}/config`, undefined, { signal: ctx.signal }),
+  );
+  for (const r of call.change!.requests) {
+    if (r.params.digest !== undefined && r.path.startsWith(undo.path)) r.params.digest = digest;
+  }
+}
+
+/** Removes the undo points beyond `undo_keep`; failures become warnings. */
+async function pruneUndoPoints(
+  call: ToolCall,
+  undo: UndoPlan,
+  warnings: string[],
+): Promise<string[]> {
+  const { ctx } = call;
+  const removed: string[] = [];
+  for (const [i, r] of undo.prune.entries()) {
+    try {
+      const data = await send(ctx, r);
+      if (typeof data === "string" && UPID_RE.test(data)) {
+        call.record.upids.push(data);
+        const done = await waitForTask(ctx, data, {});
+        if (done.state === "failed" || done.state === "timeout") throw new Error(done.exitstatus);
+      }
+      removed.push(undo.pruneNames[i]);
+    } catch (err) {
+      warnings.push(
+        `old undo point ${undo.pruneNames[i]} was not removed (${
+          err instanceof Error ? err.message : String(err)
+        })`,
+      );
+    }
+  }
+  return removed;
 }
 
 /** Sends one planned request. */

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { apiPath } from "../proxmox/encode.ts";
 import { flag, num } from "../proxmox/resources.ts";
 import type { Plan } from "../safety/change.ts";
+import { undoPoints } from "../safety/undo.ts";
 import { args, oneOf, vmid } from "./args.ts";
 import { guestId, optNode } from "./mutation_args.ts";
 import { ToolInputError } from "./context.ts";
@@ -164,6 +165,7 @@ const snapshot = defineMutation({
         : [],
       creates: 0,
       result,
+      undoPoint: { vmid: g.vmid, why: "rollback", kind: "rollback" },
     };
   },
 });
@@ -203,5 +205,59 @@ async function planCreate(
   };
 }
 
+const guestUndo = defineMutation({
+  name: "guest_undo",
+  title: "Roll back to the latest undo point",
+  description:
+    "Roll a guest back to its latest mcp-undo-* snapshot (taken before risky changes), or to the undo point named. Loses later changes; needs confirmation.",
+  toolset: "snapshots",
+  privilege: "VM.Snapshot.Rollback on /vms/{vmid}",
+  destructive: true,
+  input: {
+    vmid: guestId(),
+    name: z.string().regex(/^mcp-undo-[0-9A-Za-z_-]+$/, {
+      error: "name must be an undo point (mcp-undo-…); see snapshot_list",
+    }).max(40).optional().describe("Undo point; default the latest"),
+    start: z.boolean().optional().describe("Start afterwards"),
+  },
+  result: { vmid: z.number(), name: z.string() },
+  async plan(a, ctx): Promise<Plan> {
+    const facts = new Facts(ctx);
+    const g = await facts.guest(a.vmid);
+    if (g.lock) throw new ToolInputError(`Guest ${g.vmid} is locked (${g.lock})`);
+    const points = await undoPoints(ctx.api, g.path, ctx.signal);
+    if (!points.length) {
+      throw new ToolInputError(
+        `Guest ${g.vmid} has no undo points: they are taken before risky changes when undo_snapshots applies to it`,
+      );
+    }
+    const point = a.name ? points.find((p) => p.name === a.name) : points.at(-1);
+    if (!point) {
+      throw new ToolInputError(
+        `Undo point ${a.name} does not exist on ${g.vmid}: undo points are ${
+          points.map((p) => p.name).join(", ")
+        }`,
+      );
+    }
+    return {
+      summary: `undo: roll back ${label(g)} on ${g.node} to undo point ${point.name} (${
+        time(point.snaptime)
+      })`,
+      requests: [{
+        method: "POST",
+        path: `${g.path}/snapshot/${encodeURIComponent(point.name)}/rollback`,
+        params: { start: a.start },
+      }],
+      destructive: true,
+      loses: `all changes to disks and configuration of ${g.vmid} since ${time(point.snaptime)}${
+        g.running ? "; the running guest is stopped and its memory state lost" : ""
+      }`,
+      warnings: [],
+      creates: 0,
+      result: { vmid: g.vmid, name: point.name },
+    };
+  },
+});
+
 /** The snapshot toolset. */
-export const snapshotTools: Tool[] = [snapshotList, snapshot];
+export const snapshotTools: Tool[] = [snapshotList, snapshot, guestUndo];
