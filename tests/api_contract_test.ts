@@ -275,7 +275,9 @@ function mutationExercises(state: ClusterState): Record<string, Record<string, u
       { vmid: 202, action: "rollback", name: "contract-ct" },
       { vmid: 100, action: "delete", name: "contract_ram", force: true },
       { vmid: 202, action: "delete", name: "contract-ct" },
+      { vmid: 100, action: "create", name: "mcp-undo-20260101-000000" },
     ],
+    guest_undo: [{ vmid: 100, start: true }],
     backup_run: [
       {
         vmid: 100,
