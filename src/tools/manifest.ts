@@ -1,0 +1,57 @@
+/**
+ * The catalogue as the serving process sees it before any tool is called: each row's
+ * `tools/list` entry, toolset and privilege, read from `manifest.json` (generated from the
+ * catalogue by `deno task manifest`), and the row itself imported from its module on first use.
+ *
+ * @module
+ */
+import data from "./manifest.json" with { type: "json" };
+import { TOOL_MODULES } from "./manifest_modules.ts";
+import type { Tool, ToolAnnotations, Toolset } from "./tool.ts";
+
+/** One catalogue row as listed, without its code. */
+export interface ToolEntry {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema: Record<string, unknown>;
+  annotations: ToolAnnotations;
+  toolset: Toolset;
+  privilege: string;
+  /** File in src/tools/ whose exports hold the row. */
+  module: string;
+}
+
+/** The whole manifest file. */
+export interface ToolManifest {
+  tools: ToolEntry[];
+}
+
+/** Every catalogue row's entry, in catalogue order. */
+export const manifest: ToolManifest = data as ToolManifest;
+
+const loaded = new Map<string, Promise<Tool>>();
+
+/** The catalogue row of `entry`, imported from its module once. */
+export function loadTool(entry: ToolEntry): Promise<Tool> {
+  let tool = loaded.get(entry.name);
+  if (!tool) {
+    tool = importRow(entry);
+    loaded.set(entry.name, tool);
+    tool.catch(() => loaded.delete(entry.name));
+  }
+  return tool;
+}
+
+async function importRow(entry: ToolEntry): Promise<Tool> {
+  const load = TOOL_MODULES[entry.module];
+  if (!load) throw new Error(`Cannot load tool ${entry.name}: no module ${entry.module}`);
+  const mod = await load();
+  for (const value of Object.values(mod)) {
+    if (!Array.isArray(value)) continue;
+    const row = value.find((t) => (t as Tool | undefined)?.name === entry.name);
+    if (row) return row as Tool;
+  }
+  throw new Error(`Cannot load tool ${entry.name}: ${entry.module} does not export it`);
+}
