@@ -73,7 +73,9 @@ if (import.meta.main) {
     const current = await Deno.readTextFile(url).catch(() => "");
     if (current === text) continue;
     if (Deno.args.includes("--check")) {
-      console.error(`src/tools/${url.pathname.split("/").pop()} is out of date: run deno task manifest`);
+      console.error(
+        `src/tools/${url.pathname.split("/").pop()} is out of date: run deno task manifest`,
+      );
       Deno.exit(1);
     }
     await Deno.writeTextFile(url, text);
