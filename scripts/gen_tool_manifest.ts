@@ -46,7 +46,14 @@ export async function buildManifest(): Promise<ToolManifest> {
     tools: catalogue.map((t, i) => {
       const module = modules.get(t);
       if (!module) throw new Error(`Cannot find the module of tool ${t.name} in src/tools/`);
-      return { ...listed[i], toolset: t.toolset, privilege: t.privilege, module };
+      return {
+        ...listed[i],
+        annotations: t.annotations,
+        toolset: t.toolset,
+        privilege: t.privilege,
+        ...(t.judgedPerCall ? { judgedPerCall: true } : {}),
+        module,
+      };
     }),
   };
 }

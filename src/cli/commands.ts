@@ -12,9 +12,8 @@ import { describeApproval } from "../safety/settings.ts";
 import { ConfigError, loadConfig } from "../config/mod.ts";
 import { allowedInModes } from "../safety/mode.ts";
 import { listingFromEnv, type ListingSettings, resolveListing } from "../server/listing.ts";
-import { renderToolList } from "../server/tool_list.ts";
-import { catalogue } from "../tools/catalogue.ts";
-import { type Tool, TOOLSETS } from "../tools/tool.ts";
+import { catalogueSource } from "../server/tool_source.ts";
+import { type ToolMeta, TOOLSETS } from "../tools/tool.ts";
 import { table } from "../tools/format.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
@@ -95,9 +94,11 @@ export function safetyLine(backend: Backend): string {
 export async function listTools(cli: CliArgs): Promise<string> {
   const { listing, readOnly, note } = await listingForCli(cli);
   const modes = { readOnly, disableDestructive: listing.disableDestructive };
-  const offered = (t: Tool) => listing.toolsets.has(t.toolset) && allowedInModes(t, modes);
+  const source = catalogueSource();
+  const catalogue = source.rows;
+  const offered = (t: ToolMeta) => listing.toolsets.has(t.toolset) && allowedInModes(t, modes);
   const bytes = new Map(
-    renderToolList(catalogue).map((t) => [t.name, byteLength(JSON.stringify(t))]),
+    source.list(catalogue).map((t) => [t.name, byteLength(JSON.stringify(t))]),
   );
   const sets = TOOLSETS.map((name) => {
     const rows = catalogue.filter((t) => t.toolset === name);
@@ -126,7 +127,7 @@ export async function listTools(cli: CliArgs): Promise<string> {
     title: t.title,
   }));
   const listed = JSON.stringify({
-    tools: renderToolList(catalogue.filter(offered)),
+    tools: source.list(catalogue.filter(offered)),
   });
   const total = byteLength(listed);
   if (cli.json) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Tool } from "../tools/tool.ts";
+import type { ToolMeta } from "../tools/tool.ts";
 import { PolicyRefusal, type Stage } from "./pipeline.ts";
 
 /** The modes a server (or one HTTP session) runs in. */
@@ -15,18 +15,18 @@ export interface Modes {
 }
 
 /** True when `tool` may run in read-only mode. */
-export function allowedInReadOnly(tool: Tool): boolean {
+export function allowedInReadOnly(tool: ToolMeta): boolean {
   return tool.annotations.readOnlyHint;
 }
 
 /** True when `tool` is offered with `disable_destructive` set. */
-export function allowedWithoutDestructive(tool: Tool): boolean {
+export function allowedWithoutDestructive(tool: ToolMeta): boolean {
   return !tool.annotations.destructiveHint || tool.judgedPerCall === true ||
     tool.annotations.readOnlyHint;
 }
 
 /** Whether `tool` is listed and callable in `modes`. */
-export function allowedInModes(tool: Tool, modes: Modes): boolean {
+export function allowedInModes(tool: ToolMeta, modes: Modes): boolean {
   if (modes.readOnly && !allowedInReadOnly(tool)) return false;
   if (modes.disableDestructive && !allowedWithoutDestructive(tool)) return false;
   return true;
@@ -45,7 +45,7 @@ export function modeStage(readOnly: boolean, disableDestructive = false): Stage 
 }
 
 /** Why `tool` is refused in `modes`, with how to allow it; undefined when it is allowed. */
-export function modeRefusal(tool: Tool, modes: Modes): string | undefined {
+export function modeRefusal(tool: ToolMeta, modes: Modes): string | undefined {
   if (modes.readOnly && !allowedInReadOnly(tool)) {
     return `Refused ${tool.name}: this server is read-only, and ${tool.name} changes the cluster. ` +
       `Set "read_only": false in the config (or PROXMOX_READ_ONLY=false) to allow changes`;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ToolContext } from "../tools/context.ts";
-import type { Tool, ToolOutput } from "../tools/tool.ts";
+import type { Tool, ToolMeta, ToolOutput } from "../tools/tool.ts";
 import type { Change } from "./change.ts";
 
 /** Safety checkpoints a mutating call must have passed before anything is sent. */
@@ -120,7 +120,7 @@ export class PolicyRefusal extends Error {
 /** Runs every call through the same stages, in order, then the tool's handler. */
 export class Pipeline {
   #stages: readonly Stage[];
-  #visible: (tool: Tool) => boolean;
+  #visible: (tool: ToolMeta) => boolean;
   #replanFrom: number;
 
   /**
@@ -130,7 +130,7 @@ export class Pipeline {
    */
   constructor(
     stages: readonly Stage[],
-    visible: (tool: Tool) => boolean = () => true,
+    visible: (tool: ToolMeta) => boolean = () => true,
     replanFrom?: Stage,
   ) {
     this.#stages = stages;
@@ -141,7 +141,7 @@ export class Pipeline {
   }
 
   /** Whether `tool` is offered to clients. */
-  visible(tool: Tool): boolean {
+  visible(tool: ToolMeta): boolean {
     return this.#visible(tool);
   }
 

@@ -31,7 +31,7 @@
  *
  * @module
  */
-import type { Tool } from "../tools/tool.ts";
+import type { ToolMeta } from "../tools/tool.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { type ApprovalBoard, LocalApprovals } from "./approvals.ts";
 import { AuditLog } from "./audit.ts";
@@ -149,7 +149,7 @@ export function safetyPipeline(opts: Safety & Modes & { clock?: Clock }): Pipeli
         },
       }),
     ],
-    (tool: Tool) => allowedInModes(tool, { readOnly: opts.readOnly, disableDestructive }),
+    (tool: ToolMeta) => allowedInModes(tool, { readOnly: opts.readOnly, disableDestructive }),
     plan,
   );
 }

@@ -12,7 +12,6 @@ import { chooseTls, type TlsMode } from "../proxmox/tls_mode.ts";
 import { describeApproval, type SafetyConfig, safetySettings } from "../safety/settings.ts";
 import { modeRefusal } from "../safety/mode.ts";
 import { memorySafety, openSafety, type Safety, safetyPipeline } from "../safety/stages.ts";
-import { catalogue } from "../tools/catalogue.ts";
 import { Inventory } from "../tools/inventory.ts";
 import type { ProxmoxApi, TaskWaitSettings } from "../tools/context.ts";
 import { DEFAULT_TASK_WAIT } from "../tools/task_wait.ts";
@@ -29,6 +28,7 @@ import {
   type SessionNarrowing,
 } from "./listing.ts";
 import { selectTools } from "../tools/toolsets.ts";
+import { catalogueSource, rowSource } from "./tool_source.ts";
 import type { InFlight } from "./in_flight.ts";
 import { createMcpServer } from "./mcp_server.ts";
 import { PrivilegeCache } from "./privilege_filter.ts";
@@ -230,9 +230,11 @@ export function buildServer(
   const privileges = listing.privilegeFilter
     ? (backend.privileges ??= new PrivilegeCache(backend.client, clock, logger))
     : undefined;
+  const source = opts.tools ? rowSource(opts.tools) : catalogueSource();
   return createMcpServer({
     privileges,
-    tools: selectTools(opts.tools ?? catalogue, listing.toolsets),
+    tools: source,
+    offered: selectTools(source.rows, listing.toolsets),
     pipeline,
     logger,
     inFlight: opts.inFlight,
@@ -270,8 +272,10 @@ export function buildServer(
  */
 export function buildUnavailableServer(problem: string, logger: Logger): McpServer {
   const safety = memorySafety(safetySettings(), systemClock);
+  const source = catalogueSource();
   return createMcpServer({
-    tools: catalogue,
+    tools: source,
+    offered: source.rows,
     pipeline: safetyPipeline({ ...safety, readOnly: true }),
     logger,
     unavailable: problem,

@@ -10,7 +10,7 @@ import { ProxmoxApiError } from "../proxmox/errors.ts";
 import type { Pipeline } from "../safety/pipeline.ts";
 import { type ToolContext, ToolInputError } from "../tools/context.ts";
 import { type Inventory, isMissingGuest } from "../tools/inventory.ts";
-import type { Tool, ToolOutput } from "../tools/tool.ts";
+import type { Tool, ToolMeta, ToolOutput } from "../tools/tool.ts";
 import type { Logger } from "../util/log.ts";
 import { Completions } from "./completions.ts";
 import { describeError } from "./errors.ts";
@@ -32,7 +32,7 @@ export const RESOURCE_NOT_FOUND = -32002;
 /** Read access to the cluster for resources, prompts and completions. */
 export interface ReadHost {
   /** The tools the server offers. */
-  readonly tools: readonly Tool[];
+  readonly tools: readonly ToolMeta[];
   /** Whether the server offers tool `name`. */
   has(name: string): boolean;
   /**
@@ -48,7 +48,9 @@ export interface ReadHost {
 /** What {@link readHost} is built from. */
 export interface ReadHostOptions {
   /** The tools the server offers (visible ones). */
-  tools: readonly Tool[];
+  tools: readonly ToolMeta[];
+  /** Loads a row's code. */
+  load(name: string): Promise<Tool>;
   pipeline: Pipeline;
   /** The tool context of a request (`extra` absent: a background read such as a completion). */
   context(extra: Extra | undefined): ToolContext;
@@ -66,10 +68,11 @@ export function readHost(opts: ReadHostOptions): ReadHost {
     completions: new Completions(inventory, opts.logger),
     logger: opts.logger,
     async read(name, args, extra) {
-      const tool = byName.get(name);
-      if (!tool || !tool.annotations.readOnlyHint) {
+      const row = byName.get(name);
+      if (!row || !row.annotations.readOnlyHint) {
         throw new Error(`Cannot read through ${name}: not a read-only tool of this server`);
       }
+      const tool = await opts.load(name);
       const parsed = tool.input.safeParse(args);
       if (!parsed.success) {
         throw new ToolInputError(parsed.error.issues[0]?.message ?? `Invalid arguments of ${name}`);

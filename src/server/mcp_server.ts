@@ -11,7 +11,8 @@
 import type { Pipeline } from "../safety/pipeline.ts";
 import type { ElicitAnswer, ElicitRequest } from "../safety/confirm.ts";
 import type { ToolContext } from "../tools/context.ts";
-import type { Tool } from "../tools/tool.ts";
+import type { Tool, ToolMeta } from "../tools/tool.ts";
+import type { ToolSource } from "./tool_source.ts";
 import type { Logger, LogLevel } from "../util/log.ts";
 import { maskSecretLike, redact, redactStrings, redactText } from "../safety/redact.ts";
 import { z } from "zod";
@@ -48,7 +49,10 @@ export interface CallExtras {
 
 /** What the server is built from. */
 export interface ServerOptions {
-  tools: readonly Tool[];
+  /** Where the rows come from (listed without their code, loaded on first call). */
+  tools: ToolSource;
+  /** The rows of the enabled toolsets; the pipeline's modes decide which of them are listed. */
+  offered: readonly ToolMeta[];
   pipeline: Pipeline;
   /** Builds the context of one call; `signal` aborts when the client cancels. */
   context(signal: AbortSignal, extras: CallExtras): ToolContext;
@@ -69,7 +73,7 @@ export interface ServerOptions {
   /** Tracks every tool call in progress (so shutdown can wait for them). */
   inFlight?: InFlight;
   /** Why a tool the pipeline hides is refused, with how to allow it (read-only mode). */
-  hiddenReason?: (tool: Tool) => string | undefined;
+  hiddenReason?: (tool: ToolMeta) => string | undefined;
 }
 
 const INSTRUCTIONS =
@@ -85,7 +89,7 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** Creates an MCP server offering every tool the pipeline lets clients see. */
 export function createMcpServer(opts: ServerOptions): McpServer {
-  const visible = opts.tools.filter((t) => opts.pipeline.visible(t));
+  const visible = opts.offered.filter((t) => opts.pipeline.visible(t));
   const privileges = opts.privileges;
   const hidden = () =>
     privileges?.held ? hiddenTools(visible, privileges.held) : new Map<string, string[]>();
@@ -196,41 +200,30 @@ export function createMcpServer(opts: ServerOptions): McpServer {
     }
   };
   server.server.registerCapabilities({ tools: { listChanged: true } });
-  for (const tool of visible) {
-    server.registerTool(
-      tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: tool.input,
-        outputSchema: tool.output,
-        annotations: tool.annotations,
-      },
-      (args, extra) => runTool(tool, args as Record<string, unknown>, extra),
-    );
-  }
   // Calls are answered here rather than by the SDK: a hidden tool (read-only mode) says why and
   // how to allow it, an unknown name gets a suggestion, and arguments are checked with messages
   // a model can act on. The loose request schema keeps the SDK from answering malformed params
   // with raw validation output.
   const track = (p: Promise<CallToolResult>) => opts.inFlight ? opts.inFlight.track(p) : p;
-  server.server.setRequestHandler(CallToolRequestLoose, (request, extra) => {
+  server.server.setRequestHandler(CallToolRequestLoose, async (request, extra) => {
     const params = readCallParams(request.params);
     if (opts.unavailable) return toolError(opts.unavailable);
-    const tool = opts.tools.find((t) => t.name === params.name);
-    if (!tool) return toolError(unknownTool(params.name, visible));
+    const row = opts.offered.find((t) => t.name === params.name);
+    if (!row) return toolError(unknownTool(params.name, visible));
     // A tool hidden by the server's mode says why and how to allow it; nothing runs.
-    if (!opts.pipeline.visible(tool)) {
+    if (!opts.pipeline.visible(row)) {
       return toolError(
-        opts.hiddenReason?.(tool) ?? `Refused ${tool.name}: this server does not offer it`,
+        opts.hiddenReason?.(row) ?? `Refused ${row.name}: this server does not offer it`,
       );
     }
+    const tool = await opts.tools.load(row.name);
     const parsed = tool.input.safeParse(params.arguments);
     if (!parsed.success) return toolError(invalidArguments(tool.name, parsed.error.issues));
     return track(runTool(tool, parsed.data as Record<string, unknown>, extra));
   });
   serveToolList(
     server,
+    opts.tools,
     visible,
     privileges && {
       ensure: () => privileges.ensure(),
@@ -254,6 +247,7 @@ export function createMcpServer(opts: ServerOptions): McpServer {
   if (!opts.unavailable) {
     const host = readHost({
       tools: visible,
+      load: (name) => opts.tools.load(name),
       pipeline: opts.pipeline,
       logger: opts.logger,
       context: (extra) =>
@@ -311,7 +305,7 @@ function toolError(text: string): CallToolResult {
 }
 
 /** The answer for a tool name that does not exist. */
-function unknownTool(name: string, visible: readonly Tool[]): string {
+function unknownTool(name: string, visible: readonly ToolMeta[]): string {
   const names = visible.map((t) => t.name);
   const guess = nearest(name, names);
   return `Unknown tool ${JSON.stringify(name)}${guess ? `: did you mean ${guess}?` : ""} Tools: ${
@@ -331,7 +325,7 @@ function invalidArguments(
 }
 
 /** Whether a call's answer says it changed the cluster (not a dry run or a pending confirmation). */
-function changedCluster(tool: Tool, structured: unknown): boolean {
+function changedCluster(tool: ToolMeta, structured: unknown): boolean {
   if (tool.annotations.readOnlyHint) return false;
   const status = (structured as { status?: unknown } | null)?.status;
   return status === "done" || status === "started" || status === "running";

@@ -11,7 +11,7 @@
  */
 import { ProxmoxApiError } from "../proxmox/errors.ts";
 import type { ProxmoxApi } from "../tools/context.ts";
-import type { Tool } from "../tools/tool.ts";
+import type { ToolMeta } from "../tools/tool.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 
@@ -40,7 +40,7 @@ function holds(held: ReadonlySet<string>, wanted: string): boolean {
 
 /** Why each of `tools` is hidden for an identity holding `held` (tool name → privileges). */
 export function hiddenTools(
-  tools: readonly Tool[],
+  tools: readonly ToolMeta[],
   held: ReadonlySet<string>,
 ): Map<string, string[]> {
   const out = new Map<string, string[]>();

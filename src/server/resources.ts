@@ -16,7 +16,7 @@
  * @module
  */
 import { isGuest } from "../proxmox/resources.ts";
-import { requireUpid } from "../tools/tasks.ts";
+import { requireUpid } from "../tools/params.ts";
 import { ToolInputError } from "../tools/context.ts";
 import { bytes, percent, table } from "../tools/format.ts";
 import {

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import type { Tool } from "../tools/tool.ts";
+import type { Tool, ToolMeta } from "../tools/tool.ts";
+import type { ToolSource } from "./tool_source.ts";
 import { ListToolsRequestSchema, type McpServer, toJsonSchemaCompat } from "./sdk.ts";
 
 /** One tool as `tools/list` describes it. */
@@ -80,12 +81,13 @@ export interface ListFilter {
 }
 
 /**
- * Makes `server` answer `tools/list` with `tools` (the ones it registered) minus what `filter`
- * hides, rendered once per hidden set and reused after. Call after registering the tools.
+ * Makes `server` answer `tools/list` with the entries of `rows` from `source` minus what
+ * `filter` hides, taken once per hidden set and reused after.
  */
 export function serveToolList(
   server: McpServer,
-  tools: readonly Tool[],
+  source: ToolSource,
+  rows: readonly ToolMeta[],
   filter?: ListFilter,
 ): void {
   let rendered: { key: string; list: { tools: ListedTool[] } } | undefined;
@@ -94,7 +96,7 @@ export function serveToolList(
     const hidden = filter?.hidden() ?? new Set<string>();
     const key = [...hidden].sort().join(",");
     if (rendered?.key !== key) {
-      rendered = { key, list: { tools: renderToolList(tools.filter((t) => !hidden.has(t.name))) } };
+      rendered = { key, list: { tools: source.list(rows.filter((t) => !hidden.has(t.name))) } };
     }
     return rendered.list as { tools: (ListedTool & { inputSchema: { type: "object" } })[] };
   });

@@ -1,24 +1,21 @@
 /**
  * The catalogue as the serving process sees it before any tool is called: each row's
- * `tools/list` entry, toolset and privilege, read from `manifest.json` (generated from the
- * catalogue by `deno task manifest`), and the row itself imported from its module on first use.
+ * metadata and `tools/list` entry, read from `manifest.json` (generated from the catalogue by
+ * `deno task manifest`), and the row itself imported from its module on first use. Start-up
+ * thus loads no tool code and converts no zod schema.
  *
  * @module
  */
 import data from "./manifest.json" with { type: "json" };
 import { TOOL_MODULES } from "./manifest_modules.ts";
-import type { Tool, ToolAnnotations, Toolset } from "./tool.ts";
+import type { Tool, ToolMeta } from "./tool.ts";
 
 /** One catalogue row as listed, without its code. */
-export interface ToolEntry {
-  name: string;
-  title: string;
-  description: string;
+export interface ToolEntry extends ToolMeta {
+  /** The input schema as `tools/list` shows it (JSON Schema). */
   inputSchema: Record<string, unknown>;
+  /** The output schema as `tools/list` shows it (JSON Schema). */
   outputSchema: Record<string, unknown>;
-  annotations: ToolAnnotations;
-  toolset: Toolset;
-  privilege: string;
   /** File in src/tools/ whose exports hold the row. */
   module: string;
 }

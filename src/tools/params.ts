@@ -7,6 +7,8 @@
  * @module
  */
 import { z } from "zod";
+import { parseUpid, type Upid } from "../proxmox/upid.ts";
+import { ToolInputError } from "./context.ts";
 
 /** The shared descriptions, exactly as `tools/list` shows them. */
 export const WORDING = {
@@ -82,3 +84,16 @@ export const CONTROL_SHAPE = {
   }).optional().describe(WORDING.confirmationToken),
   wait: z.boolean().default(true).describe(WORDING.wait),
 };
+
+/** Parses a UPID argument or says what one looks like. */
+export function requireUpid(text: string): Upid {
+  const u = parseUpid(text);
+  if (!u) {
+    throw new ToolInputError(
+      `Invalid upid ${
+        JSON.stringify(text.slice(0, 80))
+      }: expected UPID:node:pid:pstart:starttime:type:id:user: as returned by a task`,
+    );
+  }
+  return u;
+}

@@ -5,14 +5,14 @@
  */
 import { z } from "zod";
 import { num } from "../proxmox/resources.ts";
-import { parseUpid, type Upid } from "../proxmox/upid.ts";
+import { parseUpid } from "../proxmox/upid.ts";
 import { ToolInputError } from "./context.ts";
 import { args, cursor, limit, oneOf, vmid } from "./args.ts";
 import { duration, pairs, table, time } from "./format.ts";
 import { pageFooter, pageOf } from "./listing.ts";
 import { paginate, queryKey } from "./paginate.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
-import { node, upid } from "./params.ts";
+import { node, requireUpid, upid } from "./params.ts";
 import { isNoSuchTask, unknownTask } from "./not_found.ts";
 
 const TaskEntry = z.object({
@@ -43,19 +43,6 @@ function outcome(t: Task): "running" | "ok" | "warning" | "error" {
   if (t.status === "running") return "running";
   if (t.status === "OK") return "ok";
   return t.status.startsWith("WARNINGS") ? "warning" : "error";
-}
-
-/** Parses a UPID argument or says what one looks like. */
-export function requireUpid(text: string): Upid {
-  const u = parseUpid(text);
-  if (!u) {
-    throw new ToolInputError(
-      `Invalid upid ${
-        JSON.stringify(text.slice(0, 80))
-      }: expected UPID:node:pid:pstart:starttime:type:id:user: as returned by a task`,
-    );
-  }
-  return u;
 }
 
 const taskList = defineTool({

@@ -70,14 +70,15 @@ export interface ToolDefinition<I extends InputSchema, O extends z.ZodObject> {
   handler(args: z.infer<I>, ctx: ToolContext): Promise<ToolOutput<z.infer<O>>>;
 }
 
-/** A catalogue row with its types erased, as the server and pipeline handle it. */
-export interface Tool {
+/**
+ * What is known of a row without loading its code: enough to list it and to decide whether it
+ * is offered (toolsets, modes, privileges). Kept in `manifest.json` for the serving process.
+ */
+export interface ToolMeta {
   name: string;
   title: string;
   description: string;
   toolset: Toolset;
-  input: InputSchema;
-  output: z.ZodObject;
   annotations: ToolAnnotations;
   privilege: string;
   /**
@@ -86,6 +87,12 @@ export interface Tool {
    * tool.
    */
   judgedPerCall?: boolean;
+}
+
+/** A catalogue row with its types erased, as the server and pipeline handle it. */
+export interface Tool extends ToolMeta {
+  input: InputSchema;
+  output: z.ZodObject;
   /**
    * Set on the universal `api_change`: every request of its plans is judged by the danger table
    * (`safety/danger.ts`): confirmation, destructiveness, and refusal of cluster-wide requests

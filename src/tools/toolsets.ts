@@ -79,6 +79,9 @@ export function narrowToolsets(
 }
 
 /** The rows of `tools` whose toolset is enabled. */
-export function selectTools(tools: readonly Tool[], enabled: ReadonlySet<Toolset>): Tool[] {
+export function selectTools<T extends Pick<Tool, "toolset">>(
+  tools: readonly T[],
+  enabled: ReadonlySet<Toolset>,
+): T[] {
   return tools.filter((t) => enabled.has(t.toolset));
 }
