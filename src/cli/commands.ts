@@ -206,10 +206,10 @@ export async function runSimulator(
 ): Promise<void> {
   const { startSimulator } = await import("../simulator/mod.ts");
   // With a seed the clock reads exactly SEEDED_EPOCH while the scenario is built, then runs.
-  let started: number | undefined;
+  const start: { at?: number } = {};
   const clock = opts.seed === undefined
     ? undefined
-    : { now: () => SEEDED_EPOCH + (started === undefined ? 0 : Date.now() - started) };
+    : { now: () => SEEDED_EPOCH + (start.at === undefined ? 0 : Date.now() - start.at) };
   await using sim = await startSimulator({
     taskDurationMs: 1500,
     logger,
@@ -217,7 +217,7 @@ export async function runSimulator(
     seed: opts.seed,
     clock,
   });
-  started = Date.now();
+  start.at = Date.now();
   // Under the server's permission flags no temporary file may be written: pin instead.
   const caFile = await Deno.makeTempFile({ prefix: "proxmox-mcp-sim-ca-", suffix: ".pem" })
     .then(async (path) => (await Deno.writeTextFile(path, sim.caCert), path))
