@@ -9,12 +9,13 @@ import { Client, InMemoryTransport } from "../server/sdk_client.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { type CliArgs, listingFlags, UsageError } from "./args.ts";
+import { connectServer } from "../server/connect.ts";
 
 /** Connects an in-process MCP client to a server on `backend`. */
 export async function connectInProcess(backend: Backend, logger: Logger): Promise<Client> {
   const server = buildServer(backend, logger);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
+  await connectServer(server, serverSide);
   const client = new Client({ name: "proxmox-mcp-cli", version: VERSION });
   await client.connect(clientSide);
   return client;

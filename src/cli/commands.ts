@@ -18,6 +18,7 @@ import { table } from "../tools/format.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { type CliArgs, listingFlags } from "./args.ts";
+import { connectServer } from "../server/connect.ts";
 
 /** How long calls in flight may finish after stdin ends, before they are cancelled. */
 const STDIO_FINISH_MS = 600;
@@ -61,7 +62,7 @@ export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
   Deno.addSignalListener("SIGINT", stop);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
   try {
-    await server.connect(transport);
+    await connectServer(server, transport);
     logger.log("info", `proxmox-mcp ${VERSION} serving MCP on stdio; ${description}`);
     await ended.promise;
     // Requests read before the end get a moment to be answered; the rest are cancelled.

@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../util/log.ts";
 import { type McpServer, WebStandardStreamableHTTPServerTransport } from "./sdk.ts";
+import { connectServer } from "./connect.ts";
 
 /** One MCP session. */
 export interface Session {
@@ -55,7 +56,7 @@ export class SessionTable {
     });
     session.transport.onclose = () => this.#forget(session);
     this.#pending.add(session);
-    await server.connect(session.transport);
+    await connectServer(server, session.transport);
     return session;
   }
 
