@@ -88,13 +88,25 @@ export function redactStrings<T>(value: T): T {
   return strings(value) as T;
 }
 
+// Copies only what changes: a result without secrets in it is returned as it is.
 function strings(value: unknown): unknown {
   if (typeof value === "string") return redactText(value);
-  if (Array.isArray(value)) return value.map(strings);
   if (value === null || typeof value !== "object") return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = strings(v);
-  return out;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = strings(value[i]);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const k in value) {
+    const before = (value as Record<string, unknown>)[k];
+    const v = strings(before);
+    if (v !== before) (out ??= { ...value })[k] = v;
+  }
+  return out ?? value;
 }
 
 /** A URL with a scheme, up to the first character that cannot be part of it in prose or JSON. */
