@@ -231,6 +231,9 @@ export function createMcpServer(opts: ServerOptions): McpServer {
     },
   );
   if (privileges) {
+    // The first tools/list needs the identity's privileges: read them while the client is
+    // still starting its session, so the list does not wait for the round trip.
+    void privileges.ensure();
     let shown = [...hidden().keys()].join(",");
     const stop = privileges.onChange(() => {
       const now = [...hidden().keys()].join(",");
