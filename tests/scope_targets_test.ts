@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import type { PlannedRequest } from "../src/safety/change.ts";
 import { targetsOf, volumeOwners } from "../src/safety/targets.ts";
+import { GuestNotFoundError } from "../src/proxmox/guests.ts";
 import type { SafetyConfig } from "../src/safety/settings.ts";
+import { catalogue } from "../src/tools/catalogue.ts";
+import { Inventory } from "../src/tools/inventory.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { silentLogger } from "../src/util/log.ts";
 import {
   type MutationStack,
   startMutationStack,
@@ -376,5 +381,42 @@ Deno.test("scope  a denied guest's data can't reach an in-scope guest through re
   );
   const clone = await s.call("guest_clone", { vmid: 103, newid: 160, dry_run: true });
   assert.match(text(clone), /tag db is in denied_tags/);
+  assert.equal(s.writes().length, 0);
+});
+
+Deno.test("plans  keep typed errors: a missing guest is a GuestNotFoundError, not a text match", async () => {
+  await using s = await startMutationStack();
+  const power = catalogue.find((x) => x.name === "guest_power")!;
+  const ctx = {
+    api: s.recorder,
+    inventory: new Inventory(s.recorder, systemClock),
+    signal: new AbortController().signal,
+    logger: silentLogger,
+  };
+  await assert.rejects(
+    power.plan!({ vmid: 999, action: "stop", wait: true }, ctx),
+    (e: unknown) => e instanceof GuestNotFoundError && e.vmid === 999,
+  );
+  const missing = await s.call("guest_power", { vmid: 999, action: "stop" });
+  assert.equal(missing.isError, true);
+  assert.match(text(missing), /^Cannot resolve guest 999: no such VMID in cluster/);
+  const restore = await s.call("backup_restore", {
+    archive: backupOf(s, 102),
+    vmid: 777,
+    node: "pve1",
+    dry_run: true,
+  });
+  assert.equal(restore.structuredContent?.status, "dry_run", text(restore));
+  assert.equal(restore.structuredContent?.vmid, 777);
+  assert.equal(s.writes().length, 0);
+});
+
+Deno.test("scope  a source guest on a node that is down is checked by the inventory's facts", async () => {
+  await using s = await startMutationStack({ config: { denied_tags: ["db"], protected_tags: [] } });
+  s.sim.faults.nodeDown("pve3");
+  const r = await s.call("backup_delete", { archive: backupOf(s, 201), node: "pve1" });
+  assert.equal(r.structuredContent?.status, "confirmation_required", text(r));
+  const plan = r.structuredContent?.plan as { targets: { vmid?: number; role: string }[] };
+  assert.ok(plan.targets.some((x) => x.vmid === 201 && x.role === "source"));
   assert.equal(s.writes().length, 0);
 });

@@ -21,6 +21,7 @@ import {
   type RouteMatch,
 } from "../proxmox/api_schema/validate.ts";
 import { apiPath } from "../proxmox/encode.ts";
+import { ProxmoxError } from "../proxmox/errors.ts";
 import { type ClusterResource, parseResources, splitTags } from "../proxmox/resources.ts";
 import { parseUpid } from "../proxmox/upid.ts";
 import type { ApiParams, ProxmoxApi } from "../tools/context.ts";
@@ -412,10 +413,18 @@ async function guestTarget(
     };
   }
   const type: GuestKind = r.type === "lxc" ? "lxc" : "qemu";
+  const read = ctx.api.get(apiPath`/nodes/${r.node}/${type}/${ref.vmid}/config`, undefined, {
+    signal: ctx.signal,
+  });
+  // A source's `protection` flag does not matter (it is only read), so when its node can't be
+  // reached the inventory's tags decide; a guest the change acts on must be read.
   const config = GuestConfig.parse(
-    await ctx.api.get(apiPath`/nodes/${r.node}/${type}/${ref.vmid}/config`, undefined, {
-      signal: ctx.signal,
-    }),
+    ref.role === "source"
+      ? await read.catch((e) => {
+        if (e instanceof ProxmoxError && !ctx.signal?.aborted) return { tags: r.tags };
+        throw e;
+      })
+      : await read,
   );
   const tags = typeof config.tags === "string" ? splitTags(config.tags) : splitTags(r.tags);
   const name = type === "qemu" ? config.name : config.hostname;
