@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { Client } from "../src/server/sdk_client.ts";
 import { StdioClientTransport } from "../src/server/sdk_stdio_client.ts";
 import { startSimulator } from "../src/simulator/mod.ts";
+import { catalogue } from "../src/tools/catalogue.ts";
+import { resolveToolsets } from "../src/tools/toolsets.ts";
 import { HANDSHAKE, startRawServer } from "./helpers/raw_stdio.ts";
 import { START_FLAGS, startStack, textOf, writeSimConfig } from "./helpers/stack.ts";
 
@@ -258,7 +260,7 @@ Deno.test("stdio  an invalid configuration reaches the assistant", async (t) => 
 });
 
 Deno.test("tool answers say what to do: read-only and unknown tools", async (t) => {
-  await using stack = await startStack();
+  await using stack = await startStack({ config: { toolsets: [] } }); // the everyday set
   await t.step("a tool hidden by read-only mode says how to allow changes", async () => {
     const r = await stack.client.callTool({
       name: "guest_power",
@@ -273,6 +275,19 @@ Deno.test("tool answers say what to do: read-only and unknown tools", async (t) 
     assert.equal(r.isError, true);
     assert.match(textOf(r), /^Unknown tool "guest_stauts": did you mean guest_status\?/);
   });
+  await t.step("a tool of a toolset that is off says how to turn it on", async () => {
+    const on = resolveToolsets(undefined);
+    const off = catalogue.find((x) => !on.has(x.toolset));
+    assert.ok(off, "some toolset is off by default");
+    const r = await stack.client.callTool({ name: off.name, arguments: {} });
+    assert.equal(r.isError, true);
+    assert.equal(
+      textOf(r),
+      `Refused ${off.name}: it is in the ${off.toolset} toolset, which this server does not ` +
+        `offer. Add "${off.toolset}" to toolsets in the config (or PROXMOX_TOOLSETS) to use it`,
+    );
+  });
+
   await t.step("invalid arguments are readable", async () => {
     const r = await stack.client.callTool({ name: "guest_status", arguments: { vmid: 42 } });
     assert.equal(r.isError, true);

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { renderToolList } from "../src/server/tool_list.ts";
+import { catalogue } from "../src/tools/catalogue.ts";
 import { WORDING } from "../src/tools/params.ts";
 import { startStack } from "./helpers/stack.ts";
 
@@ -23,6 +25,14 @@ Deno.test("tools/list describes every input parameter, with shared wording", asy
     assert.deepEqual(missing, []);
     const long = params.filter((p) => p.description!.length > 90).map((p) => `${p.tool}.${p.name}`);
     assert.deepEqual(long, [], "descriptions stay short");
+  });
+
+  await t.step("so does every row of the catalogue, whatever toolsets are on", () => {
+    const missing = renderToolList(catalogue).flatMap((tool) =>
+      Object.entries((tool.inputSchema as Listed["inputSchema"]).properties ?? {})
+        .filter(([, p]) => !p.description).map(([name]) => `${tool.name}.${name}`)
+    );
+    assert.deepEqual(missing, []);
   });
 
   await t.step("control arguments and task IDs read the same in every tool", () => {

@@ -240,6 +240,12 @@ export function buildServer(
     inFlight: opts.inFlight,
     hiddenReason: (tool) =>
       modeRefusal(tool, { readOnly, disableDestructive: listing.disableDestructive }),
+    offReason: (name) => {
+      const row = source.rows.find((t) => t.name === name);
+      if (!row || listing.toolsets.has(row.toolset)) return undefined;
+      return `Refused ${name}: it is in the ${row.toolset} toolset, which this server does not ` +
+        `offer. Add "${row.toolset}" to toolsets in the config (or PROXMOX_TOOLSETS) to use it`;
+    },
     elicitTimeoutMs: safety.settings.confirmTimeoutMs,
     subscriptionPollMs: opts.subscriptionPollMs,
     instructions:

@@ -74,6 +74,8 @@ export interface ServerOptions {
   inFlight?: InFlight;
   /** Why a tool the pipeline hides is refused, with how to allow it (read-only mode). */
   hiddenReason?: (tool: ToolMeta) => string | undefined;
+  /** Why a name not offered is refused when it is a row of a toolset that is off. */
+  offReason?: (name: string) => string | undefined;
 }
 
 const INSTRUCTIONS =
@@ -209,7 +211,9 @@ export function createMcpServer(opts: ServerOptions): McpServer {
     const params = readCallParams(request.params);
     if (opts.unavailable) return toolError(opts.unavailable);
     const row = opts.offered.find((t) => t.name === params.name);
-    if (!row) return toolError(unknownTool(params.name, visible));
+    if (!row) {
+      return toolError(opts.offReason?.(params.name) ?? unknownTool(params.name, visible));
+    }
     // A tool hidden by the server's mode says why and how to allow it; nothing runs.
     if (!opts.pipeline.visible(row)) {
       return toolError(
