@@ -4,7 +4,9 @@
  * Schema and the default `execution: {taskSupport: "forbidden"}`. Together about 9% of the
  * catalogue's size, i.e. of the context every model spends on the tool list. Output schemas
  * are listed one level deep (each top-level field with its type; nested lists and objects by type
- * only): what a client needs to read `structuredContent`, at about a third of the bytes. The server still validates its answers against the full schema.
+ * only): what a client needs to read `structuredContent`, at about a third of the bytes. Input
+ * schemas leave out upper bounds that say nothing (a VMID's 999999999). The server still
+ * validates arguments and answers against the full schemas.
  *
  * @module
  */
@@ -36,18 +38,17 @@ type JsonSchema = Record<string, unknown>;
 /**
  * An output schema one level deep: top-level fields keep their type (and enum) only. Units are
  * stated once in the server's instructions (bytes, fractions of cores), not per field.
+ * `required` and `additionalProperties` are left out: a model reads field names and types from
+ * it, and the looser schema still accepts every answer the server validated.
  */
 export function compactOutputSchema(schema: JsonSchema): JsonSchema {
   const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
-  const out: JsonSchema = {
+  return {
     type: "object",
     properties: Object.fromEntries(
       Object.entries(props).map(([k, v]) => [k, shallow(v)]),
     ),
   };
-  if (schema.required) out.required = schema.required;
-  if (schema.additionalProperties === false) out.additionalProperties = false;
-  return out;
 }
 
 function shallow(p: JsonSchema): JsonSchema {
@@ -61,13 +62,31 @@ function shallow(p: JsonSchema): JsonSchema {
   return out;
 }
 
+/** Upper bounds that tell a model nothing (any realistic value is below them). */
+const UNINFORMATIVE_MAXIMUMS = new Set([999999999, Number.MAX_SAFE_INTEGER]);
+
+/** An input schema without uninformative bounds; the server still validates the full one. */
+function listedInput(schema: JsonSchema): JsonSchema {
+  const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  return {
+    ...schema,
+    properties: Object.fromEntries(
+      Object.entries(props).map(([k, v]) => {
+        if (!UNINFORMATIVE_MAXIMUMS.has(v.maximum as number)) return [k, v];
+        const { maximum: _drop, ...rest } = v;
+        return [k, rest];
+      }),
+    ),
+  };
+}
+
 /** Renders the `tools/list` entries of `tools`, in order. */
 export function renderToolList(tools: readonly Tool[]): ListedTool[] {
   return tools.map((t) => ({
     name: t.name,
     title: t.title,
     description: t.description,
-    inputSchema: jsonSchema(t.input, "input"),
+    inputSchema: listedInput(jsonSchema(t.input, "input")),
     outputSchema: compactOutputSchema(jsonSchema(t.output, "output")),
     annotations: { ...t.annotations },
   }));

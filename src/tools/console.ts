@@ -14,7 +14,7 @@ const guestConsoleUrl = defineTool({
   name: "guest_console_url",
   title: "Guest console URL",
   description: "Web UI URL of a guest's console (noVNC or xterm.js); holds no ticket.",
-  toolset: "guests",
+  toolset: "console",
   privilege: "VM.Console on /vms/{vmid} (checked when the console opens)",
   annotations: { ...READ_ONLY, openWorldHint: false },
   input: args({

@@ -77,7 +77,7 @@ const nodeUpdates = defineTool({
   title: "Pending updates",
   description:
     "Pending apt updates per node (package, old → new, origin, likely security fix) and the repositories' state.",
-  toolset: "nodes",
+  toolset: "health",
   privilege: "Sys.Modify on /nodes/{node} (updates list), Sys.Audit (repositories)",
   annotations: READ_ONLY,
   input: args({ node: nodeArg() }),
@@ -235,7 +235,7 @@ const nodeDisks = defineTool({
   title: "Disks and pools",
   description:
     "Physical disks per node (model, type, size, SMART health, wearout, use), ZFS pools and LVM thin pools with usage and health; problems listed first.",
-  toolset: "nodes",
+  toolset: "health",
   privilege: "Sys.Audit on /",
   annotations: READ_ONLY,
   input: args({ node: nodeArg() }),
@@ -383,7 +383,7 @@ const nodeServices = defineTool({
   title: "Node services",
   description:
     "State of the PVE services per node (pveproxy, pvedaemon, corosync, pve-cluster, HA, firewall, ...); failed or stopped ones first.",
-  toolset: "nodes",
+  toolset: "health",
   privilege: "Sys.Audit on /nodes/{node}",
   annotations: READ_ONLY,
   input: args({ node: nodeArg() }),
@@ -441,7 +441,7 @@ const nodeCertificates = defineTool({
   title: "Node certificates",
   description:
     "TLS certificates per node (file, subject, issuer, SANs, expiry, days left); expired or expiring within warn_days flagged.",
-  toolset: "nodes",
+  toolset: "health",
   privilege: "none",
   annotations: READ_ONLY,
   input: args({

@@ -31,6 +31,8 @@ export const TOOLSETS = [
   "pools",
   "bulk",
   "exec",
+  "health",
+  "console",
 ] as const;
 
 /** A toolset name. */
