@@ -10,6 +10,10 @@ import { type Logger, silentLogger } from "../util/log.ts";
 import { connectInProcess } from "./call.ts";
 import { VERSION } from "../version.ts";
 import { selfCommand } from "./self.ts";
+import { DEFAULT_TOOLSETS } from "../tools/toolsets.ts";
+
+/** The everyday toolsets plus `health`, whose disk check the tour shows. */
+const DEMO_TOOLSETS = [...DEFAULT_TOOLSETS, "health"];
 
 /** One question of the tour; `$upid` and `$token` take values from the previous answer. */
 interface Step {
@@ -115,7 +119,7 @@ const indent = (text: string) => text.split("\n").map((l) => `    ${l}`).join("\
 async function connect(
   logger: Logger,
 ): Promise<{ client: Client; transport: string; close: () => Promise<void> }> {
-  const { command, args } = selfCommand(["--simulator"]);
+  const { command, args } = selfCommand(["--simulator", "--toolsets", DEMO_TOOLSETS.join(",")]);
   const run = await Deno.permissions.query({ name: "run", command });
   if (run.state === "granted") {
     // Loaded only here: the SDK's stdio client reads environment variables when imported.
@@ -130,6 +134,7 @@ async function connect(
   const backend = await openBackend({
     simulator: true,
     simulatorTaskMs: 1500,
+    listing: { toolsets: DEMO_TOOLSETS },
     logger: silentLogger,
   });
   const client = await connectInProcess(backend, logger);
