@@ -21,9 +21,8 @@ const search = defineTool({
   name: "api_search",
   title: "Search the Proxmox API",
   description:
-    "Find Proxmox API methods by words (e.g. 'firewall rules vm', 'ceph osd') or path prefix " +
-    "('/cluster/ha'): method, path, parameters with type/range/format, whether it changes " +
-    "anything. Then call api_read (GET) or api_change.",
+    "Find Proxmox API methods by words ('firewall rules vm') or path prefix ('/cluster/ha'): " +
+    "method, path, typed parameters, whether it changes anything. Then api_read or api_change.",
   toolset: "api",
   privilege: "none (reads the embedded schema)",
   annotations: { ...READ_ONLY, openWorldHint: false },
@@ -85,9 +84,8 @@ const read = defineTool({
   name: "api_read",
   title: "Read any Proxmox API path",
   description:
-    "GET any Proxmox API path (for what no other tool covers), checked against the official " +
-    "schema before sending. Lists are paged (next_cursor); fields keeps only some keys; big " +
-    "answers are cut with a hint. Find paths with api_search.",
+    "GET any Proxmox API path no other tool covers, checked against the official schema " +
+    "first. Lists are paged; big answers are cut with a hint. Paths: api_search.",
   toolset: "api",
   privilege: "whatever the path needs (see api_search)",
   annotations: READ_ONLY,

@@ -184,7 +184,7 @@ const guestConfig = defineTool({
   name: "guest_config",
   title: "Guest configuration",
   description:
-    `Configuration of one VM or container (disks, network, CPU, memory, options). Values over ${CONFIG_VALUE_MAX} chars are cut short unless named in keys. pending=true adds changes waiting for a restart.`,
+    `Configuration of one VM or container (disks, network, CPU, memory, options). Values over ${CONFIG_VALUE_MAX} chars are cut short unless named in keys.`,
   toolset: "guests",
   privilege: "VM.Audit on /vms/{vmid}",
   annotations: READ_ONLY,

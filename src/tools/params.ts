@@ -15,15 +15,16 @@ export const WORDING = {
   vmid: "Guest ID, e.g. 105",
   node: "Node name, e.g. pve1",
   nodeLookup: "Node name; found if omitted",
-  nodeDefault: "Node name; default: the configured node",
+  nodeDefault: "Node name; default: the configured one",
   nodeFilter: "Only this node",
   dryRun: "Plan only; change nothing",
   confirmationToken: "From a confirmation_required answer",
   wait: "Wait for the task",
   cursor: "next_cursor of the previous page",
-  limit: (fallback: number, max: number) => `Page size (default ${fallback}, max ${max})`,
+  /** Default and maximum are in the listed schema itself. */
+  limit: "Page size",
   fields: (defaults: readonly string[]) => `Fields to return; default ${defaults.join(",")}`,
-  upid: "Task ID from a result's upid, e.g. UPID:pve1:...",
+  upid: "Task UPID, e.g. UPID:pve1:...",
 } as const;
 
 /** Renders a rejected input for an error message. */
@@ -63,7 +64,7 @@ export const limit = (fallback = 50, max = 500) =>
     .min(1, { error: `limit must be from 1 to ${max}` })
     .max(max, { error: `limit must be from 1 to ${max}` })
     .default(fallback)
-    .describe(WORDING.limit(fallback, max));
+    .describe(WORDING.limit);
 
 /** An opaque cursor from a previous page's `next_cursor`. */
 export const cursor = () =>

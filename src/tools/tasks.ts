@@ -49,7 +49,7 @@ const taskList = defineTool({
   name: "task_list",
   title: "List tasks",
   description:
-    "Recent tasks (start, backup, migrate, ...) newest first, cluster-wide or on one node. Filter by vmid, type (e.g. vzdump), status (running|ok|warning|error), user, since.",
+    "Recent tasks (start, backup, migrate, ...) newest first, cluster-wide or on one node, filtered.",
   toolset: "tasks",
   privilege: "Sys.Audit on /nodes/{node} to see others' tasks",
   annotations: READ_ONLY,
@@ -181,7 +181,7 @@ const taskLog = defineTool({
   name: "task_log",
   title: "Task log",
   description:
-    "Log lines of a task by UPID: the last `tail` lines (default 50), or `start` + `limit` for a window. Use to find why a task failed.",
+    "Log lines of a task: the last `tail` lines, or `start` + `limit`. Shows why a task failed.",
   toolset: "tasks",
   privilege: "Sys.Audit on /nodes/{node}, or the task's own user",
   annotations: READ_ONLY,
