@@ -8,6 +8,7 @@ import { accessTools } from "./access.ts";
 import { accessListTools } from "./access_list.ts";
 import { accessChangeTools } from "./access_change.ts";
 import { bulkTools } from "./bulk_power.ts";
+import { networkTools } from "./network_change.ts";
 import { execTools } from "./guest_exec.ts";
 import { unlockTools } from "./guest_unlock.ts";
 import { apiChangeTools } from "./api_change.ts";
@@ -64,6 +65,7 @@ export const catalogue: readonly Tool[] = [
   ...accessChangeTools,
   ...unlockTools,
   ...bulkTools,
+  ...networkTools,
   ...execTools,
   ...apiReadTools,
   ...apiChangeTools,
