@@ -9,6 +9,7 @@ import { accessListTools } from "./access_list.ts";
 import { accessChangeTools } from "./access_change.ts";
 import { bulkTools } from "./bulk_power.ts";
 import { networkTools } from "./network_change.ts";
+import { haPoolTools } from "./ha_pool_change.ts";
 import { execTools } from "./guest_exec.ts";
 import { unlockTools } from "./guest_unlock.ts";
 import { apiChangeTools } from "./api_change.ts";
@@ -66,6 +67,7 @@ export const catalogue: readonly Tool[] = [
   ...unlockTools,
   ...bulkTools,
   ...networkTools,
+  ...haPoolTools,
   ...execTools,
   ...apiReadTools,
   ...apiChangeTools,
