@@ -331,6 +331,7 @@ function mutationExercises(state: ClusterState): Record<string, Record<string, u
 /** Exercises of the firewall, access, exec, unlock and bulk tools. */
 function adminExercises(state: ClusterState): Record<string, Record<string, unknown>[]> {
   state.guests.get(106)!.config.lock = "backup";
+  state.storages.get("local")!.content.push("images");
   return {
     firewall_rule: [
       {
@@ -396,6 +397,61 @@ function adminExercises(state: ClusterState): Record<string, Record<string, unkn
     guest_unlock: [{ vmid: 106 }],
     bulk_power: [{ action: "start", vmids: [211], concurrency: 1 }],
     guest_exec: [{ vmid: 100, command: ["hostname"] }],
+    network_change: [
+      {
+        node: "pve3",
+        action: "create",
+        iface: "vmbr2",
+        type: "bridge",
+        ports: ["eno2.40"],
+        cidr: "10.40.0.3/24",
+        vlan_aware: true,
+      },
+      {
+        node: "pve3",
+        action: "create",
+        iface: "vlan50",
+        type: "vlan",
+        vlan_id: 50,
+        vlan_device: "vmbr1",
+      },
+      { node: "pve3", action: "update", iface: "vmbr2", comments: "storage", mtu: 9000 },
+      { node: "pve3", action: "delete", iface: "vlan50" },
+      { node: "pve3", action: "apply" },
+      { node: "pve3", action: "create", iface: "vmbr3", type: "bridge" },
+      { node: "pve3", action: "revert" },
+    ],
+    ha_change: [
+      { action: "add", vmid: 104, state: "started", comment: "monitoring" },
+      { action: "set_state", vmid: 104, state: "stopped" },
+      { action: "migrate", vmid: 104, target_node: "pve3" },
+      {
+        action: "rule_add",
+        rule: "mon",
+        rule_type: "node-affinity",
+        members: [104],
+        nodes: ["pve3:2"],
+        strict: true,
+      },
+      { action: "rule_remove", rule: "mon" },
+      { action: "relocate", vmid: 104, target_node: "pve2" },
+      { action: "remove", vmid: 104 },
+    ],
+    pool_change: [
+      { action: "create", pool: "web", comment: "Web tier" },
+      { action: "add", pool: "web", vmids: [100], storages: ["local"] },
+      { action: "remove", pool: "web", vmids: [100], storages: ["local"] },
+      { action: "delete", pool: "web" },
+    ],
+    guest_hardware: [
+      { vmid: 100, action: "disk_add", storage: "local-lvm", size_gib: 4 },
+      { vmid: 100, action: "cdrom", iso: "local:iso/debian-12.7.0-amd64-netinst.iso" },
+      { vmid: 100, action: "boot_order", order: ["scsi0", "ide2"] },
+      { vmid: 100, action: "onboot", enabled: true },
+      { vmid: 100, action: "cpu_type", cpu: "host" },
+      { vmid: 105, action: "disk_move", disk: "scsi0", storage: "local", delete_source: true },
+      { vmid: 105, action: "disk_detach", disk: "scsi0" },
+    ],
     api_change: [
       { method: "POST", path: "/nodes/pve1/qemu/100/snapshot", params: { snapname: "contract" } },
       { method: "PUT", path: "/nodes/pve1/qemu/100/config", params: { description: "contract" } },

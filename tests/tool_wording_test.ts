@@ -74,9 +74,11 @@ Deno.test("tools/list describes every input parameter, with shared wording", asy
     assert.deepEqual(named("target_node").map((p) => p.tool).sort(), [
       "guest_clone",
       "guest_migrate",
+      "ha_change",
     ]);
     assert.deepEqual(named("ssh_public_keys").map((p) => p.tool).sort(), [
       "ct_create",
+      "guest_hardware",
       "vm_create",
     ]);
   });

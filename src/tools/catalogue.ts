@@ -13,6 +13,7 @@ import { haPoolTools } from "./ha_pool_change.ts";
 import { execTools } from "./guest_exec.ts";
 import { unlockTools } from "./guest_unlock.ts";
 import { apiChangeTools } from "./api_change.ts";
+import { hardwareTools } from "./guest_hardware.ts";
 import { apiReadTools } from "./api_read.ts";
 import { agentTools } from "./agent.ts";
 import { backupTools } from "./backups.ts";
@@ -64,6 +65,7 @@ export const catalogue: readonly Tool[] = [
   ...accessListTools,
   ...firewallChangeTools,
   ...accessChangeTools,
+  ...hardwareTools,
   ...unlockTools,
   ...bulkTools,
   ...networkTools,

@@ -112,7 +112,10 @@ export function planConfigUpdate(ctx: RouteContext, g: Guest): () => void {
       }
     }
     for (const [key, value] of sets) {
-      if (hotpluggable(g, key)) {
+      // Changing the medium of a CD-ROM drive applies at once, as PVE does it live.
+      const cdrom = /(^|,)media=cdrom(,|$)/.test(value) &&
+        /(^|,)media=cdrom(,|$)/.test(g.config[key] ?? "");
+      if (hotpluggable(g, key) || cdrom) {
         g.config[key] = value;
         delete g.pending[key];
       } else {
