@@ -6,6 +6,7 @@
  * @module
  */
 import { REPO_ROOT } from "./server_proc.ts";
+import { TOOL_MODULES } from "../src/tools/manifest_modules.ts";
 
 /** The startup import graph's local part. */
 export interface StartupGraph {
@@ -17,6 +18,8 @@ export interface StartupGraph {
   largest: [string, number][];
   /** Whether the API schema data (pve-api.json) is among them. */
   apiSchemaAtStartup: boolean;
+  /** Modules defining catalogue rows that start-up loads (want none: rows load on first call). */
+  toolModulesAtStartup: string[];
   /** npm packages in the whole graph (static or dynamic). */
   npmPackages: number;
 }
@@ -66,6 +69,9 @@ export async function startupGraph(): Promise<StartupGraph> {
     bytes: sizes.reduce((s, [, b]) => s + b, 0),
     largest: sizes.sort((a, b) => b[1] - a[1]).slice(0, 5),
     apiSchemaAtStartup: sizes.some(([p]) => p.endsWith("pve-api.json")),
+    toolModulesAtStartup: sizes.map(([p]) => p).filter((p) =>
+      p.startsWith("src/tools/") && Object.hasOwn(TOOL_MODULES, p.slice("src/tools/".length))
+    ),
     npmPackages: Object.keys(info.npmPackages ?? {}).length,
   };
 }

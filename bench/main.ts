@@ -295,7 +295,7 @@ async function measureStdio(
     list.push(server.list);
     floorList.push(floorRun.list);
   }
-  const apiRequestsDuringStartup = bench.simRequests() - before;
+  const apiRequestsDuringStartup = (bench.simRequests() - before) / (opts.cold + 1);
   const floorIdle = await idleRss(floor);
   await using server = await spawnStdio(bench.dir, flags);
   const session = server.session;
@@ -372,7 +372,7 @@ async function measureHttp(bench: Bench, flags: string[], opts: Options): Promis
     init.push(t1 - t0);
     list.push(t2 - t0);
   }
-  const apiRequestsDuringStartup = bench.simRequests() - before;
+  const apiRequestsDuringStartup = (bench.simRequests() - before) / (opts.cold + 1);
   await using server = await spawnHttp(bench.dir, flags, auth);
   await checked(server, () => server.session.initialize());
   await server.session.request("tools/list");
