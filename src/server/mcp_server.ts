@@ -93,8 +93,15 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 export function createMcpServer(opts: ServerOptions): McpServer {
   const visible = opts.offered.filter((t) => opts.pipeline.visible(t));
   const privileges = opts.privileges;
-  const hidden = () =>
-    privileges?.held ? hiddenTools(visible, privileges.held) : new Map<string, string[]>();
+  // Recomputed only when the privileges were read again (a new set), not on every call.
+  let hiddenFor: { held: ReadonlySet<string>; hidden: Map<string, string[]> } | undefined;
+  const none = new Map<string, string[]>();
+  const hidden = () => {
+    const held = privileges?.held;
+    if (!held) return none;
+    if (hiddenFor?.held !== held) hiddenFor = { held, hidden: hiddenTools(visible, held) };
+    return hiddenFor.hidden;
+  };
   const server = new McpServer(
     { name: "proxmox-mcp", title: "Proxmox VE", version: VERSION },
     {
