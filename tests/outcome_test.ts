@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { ProxmoxConnectionError, ProxmoxEndpointsError } from "../src/proxmox/errors.ts";
 import { classifySendFailure, expectedTaskType } from "../src/tools/outcome.ts";
+import { ProxmoxClient } from "../src/proxmox/client.ts";
+import { safetySettings } from "../src/safety/settings.ts";
+import { memorySafety } from "../src/safety/stages.ts";
+import { buildServer } from "../src/server/app.ts";
+import { Client, InMemoryTransport } from "../src/server/sdk_client.ts";
+import { startSimulator } from "../src/simulator/mod.ts";
+import type { ProxmoxApi } from "../src/tools/context.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { silentLogger } from "../src/util/log.ts";
 import { startMutationStack, text } from "./helpers/mutations.ts";
+import { textOf } from "./helpers/stack.ts";
 
 const audited = (lines: readonly string[]) => lines.map((l) => JSON.parse(l));
 
@@ -136,4 +146,58 @@ Deno.test("classifySendFailure()  tells never sent from unknown from failed", ()
     expectedTaskType({ method: "DELETE", path: "/nodes/pve1/qemu/105", params: {} }),
     "qmdestroy",
   );
+});
+
+Deno.test("lost answers  a write that never reached Proxmox says nothing was changed", async () => {
+  await using sim = await startSimulator();
+  const { tokenId, tokenSecret } = sim.credentials.admin;
+  const auth = { type: "token" as const, tokenId, secret: tokenSecret };
+  const reads = new ProxmoxClient({ baseUrl: sim.url, auth, caCerts: [sim.caCert] });
+  // Writes go to a port nobody listens on: the connection is refused before anything is sent.
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadPort = (free.addr as Deno.NetAddr).port;
+  free.close();
+  const writes = new ProxmoxClient({
+    baseUrl: `https://127.0.0.1:${deadPort}`,
+    auth,
+    caCerts: [sim.caCert],
+  });
+  const api: ProxmoxApi = {
+    get: (p, q, o) => reads.get(p, q, o),
+    post: (p, q, o) => writes.post(p, q, o),
+    put: (p, q, o) => writes.put(p, q, o),
+    delete: (p, q, o) => writes.delete(p, q, o),
+  };
+  const safety = memorySafety(safetySettings(), systemClock);
+  const server = buildServer({
+    client: api,
+    description: "test",
+    readOnly: false,
+    safety,
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  }, silentLogger);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(b);
+  const client = new Client({ name: "t", version: "1" });
+  await client.connect(a);
+  try {
+    const r = await client.callTool({
+      name: "guest_power",
+      arguments: { vmid: 100, action: "shutdown" },
+    }) as Record<string, unknown>;
+    assert.equal(r.isError, true);
+    const msg = textOf(r);
+    assert.match(msg, /^Not sent: shutdown qemu 100 .*: Proxmox could not be reached/);
+    assert.match(msg, /connection refused/);
+    assert.match(msg, /Nothing was changed/);
+    assert.equal(sim.state.guests.get(100)!.status, "running");
+    const last = JSON.parse(safety.audit.lines.at(-1)!);
+    assert.equal(last.outcome, "not-sent");
+    assert.equal(last.decision, "not-sent");
+  } finally {
+    await client.close();
+    await server.close();
+    reads.close();
+    writes.close();
+  }
 });
