@@ -90,11 +90,11 @@ Deno.test("audit verify  detects truncation, replacement, re-chaining and forged
     await t.step("a fresh 1-line chain replacing the file (with or without its head)", async () => {
       const fresh = await writeLog(other, 1);
       const line = await lines(fresh);
-      await broken((c) => write(c, line), /line 1 of 1: its MAC does not match/);
+      await broken((c) => write(c, line), /line 1: its MAC does not match/);
       await broken(async (c) => {
         await write(c, line);
         await Deno.copyFile(`${fresh}.head`, `${c}.head`);
-      }, /line 1 of 1: its MAC does not match/);
+      }, /line 1: its MAC does not match/);
     });
     await t.step("an edit with every following MAC recomputed", () =>
       broken(async (c) => {
@@ -109,13 +109,13 @@ Deno.test("audit verify  detects truncation, replacement, re-chaining and forged
           prev = JSON.parse(edited[i]).mac;
         }
         await write(c, edited);
-      }, /line 3 of 8: its MAC does not match/));
+      }, /line 3: its MAC does not match/));
     await t.step("a forged line appended to the last MAC", () =>
       broken(async (c) => {
         const last = JSON.parse(original.at(-1)!);
         const extra = await forge({ ...last, decision: "allowed", seq: 9, prev: last.mac });
         await write(c, [...original, extra]);
-      }, /line 9 of 9: its MAC does not match/));
+      }, /line 9: its MAC does not match/));
     await t.step("the head deleted, or replaced by an older one", async () => {
       await broken((c) => Deno.remove(`${c}.head`), /head file is missing/);
       const older = await copyLog(path);
@@ -136,15 +136,15 @@ Deno.test("audit verify  detects truncation, replacement, re-chaining and forged
     await t.step("an edited line, a removed or reordered line in the middle", async () => {
       await broken(
         (c) => write(c, original.map((l, i) => i === 3 ? l.replace("shutdown", "stop") : l)),
-        /line 4 of 8: its MAC does not match/,
+        /line 4: its MAC does not match/,
       );
       await broken(
         (c) => write(c, [...original.slice(0, 3), ...original.slice(4)]),
-        /line 4 of 7: it does not follow the previous line/,
+        /line 4: it does not follow the previous line/,
       );
       await broken(
         (c) => write(c, [original[1], original[0], ...original.slice(2)]),
-        /line 1 of 8: the first line does not start the chain/,
+        /line 1: the first line does not start the chain/,
       );
     });
   } finally {
@@ -248,6 +248,29 @@ Deno.test("audit log  a write that fails refuses the change and leaves no partia
       const again = await s.call("guest_power", { vmid: 100, action: "start" });
       assert.match(text(again), /changes are off because the audit log .* changed outside/);
     });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AuditLog  a log larger than one read is checked in pieces on open", async () => {
+  const { AuditLog } = await import("../src/safety/audit.ts");
+  const { systemClock } = await import("../src/util/clock.ts");
+  const dir = await Deno.makeTempDir({ prefix: "proxmox-mcp-audit-large-" });
+  const path = `${dir}/audit.jsonl`;
+  try {
+    const log = await AuditLog.open(path, systemClock);
+    // 300 lines of ~5 KB with multi-byte characters: they straddle the 1 MiB read boundaries.
+    for (let i = 0; i < 300; i++) await log.append({ n: i, note: "ü€".repeat(1000) });
+    log.close();
+    assert.ok((await Deno.stat(path)).size > 1.2 * 1024 * 1024);
+    const again = await AuditLog.open(path, systemClock);
+    assert.equal(again.problem, undefined);
+    await again.append({ n: 300 });
+    again.close();
+    const r = await verify(path);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /301 lines/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

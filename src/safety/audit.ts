@@ -19,11 +19,12 @@
 import type { Clock } from "../util/clock.ts";
 import {
   type AuditHead,
+  type ChainCheck,
+  checkHead,
   GENESIS,
   openHead,
   sealHead,
   sealLine,
-  verifyAuditLog,
   verifyLines,
 } from "./audit_chain.ts";
 
@@ -104,10 +105,10 @@ export class AuditLog {
   }
 
   static async #check(clock: Clock, files: AuditFiles, file: Deno.FsFile): Promise<AuditLog> {
-    const log = await readAll(file);
+    const size = (await file.stat()).size;
     const head = await readOptional(files.head);
     let key = await readKey(files.key);
-    const fresh = log.length === 0 && head === undefined;
+    const fresh = size === 0 && head === undefined;
     if (!key) {
       if (!fresh) {
         const broken = new AuditLog(clock, new Uint8Array(32), files);
@@ -123,7 +124,7 @@ export class AuditLog {
       await audit.#writeHead(audit.#state);
       return audit;
     }
-    const check = verifyAuditLog(key, log, head);
+    const check = await verifyFile(key, file, head);
     if (!check.ok) {
       audit.#file = undefined;
       audit.#problem =
@@ -133,7 +134,7 @@ export class AuditLog {
         `move the log and ${files.head} aside to start a new log`;
       return audit;
     }
-    audit.#state = { lines: check.lines, bytes: log.length, last: check.last };
+    audit.#state = { lines: check.lines, bytes: size, last: check.last };
     return audit;
   }
 
@@ -279,6 +280,38 @@ export class AuditLog {
     this.#file?.close();
     this.#file = undefined;
   }
+}
+
+/**
+ * Checks the log in `file` against its head, reading it in pieces (the server runs with a small
+ * heap; a log grows for years).
+ */
+export async function verifyFile(
+  key: Uint8Array,
+  file: Deno.FsFile,
+  head: string | undefined,
+): Promise<ChainCheck> {
+  await file.seek(0, Deno.SeekMode.Start);
+  const decoder = new TextDecoder();
+  let from = { seq: 0, prev: GENESIS };
+  let pending = "";
+  let bytes = 0;
+  const buf = new Uint8Array(1 << 20);
+  for (;;) {
+    const n = await file.read(buf);
+    if (n === null) break;
+    bytes += n;
+    pending += decoder.decode(buf.subarray(0, n), { stream: true });
+    const cut = pending.lastIndexOf("\n");
+    if (cut < 0) continue;
+    const check = verifyLines(key, pending.slice(0, cut + 1), from);
+    if (!check.ok) return check;
+    from = { seq: check.lines, prev: check.last };
+    pending = pending.slice(cut + 1);
+  }
+  pending += decoder.decode();
+  const check = verifyLines(key, pending, from);
+  return check.ok ? checkHead(key, check, bytes, head) : check;
 }
 
 /** Reads `file` from its current position: `limit` bytes, or to the end. */

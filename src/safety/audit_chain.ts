@@ -146,9 +146,17 @@ export function verifyAuditLog(
   log: Uint8Array,
   head: string | undefined,
 ): ChainCheck {
-  const text = new TextDecoder().decode(log);
-  const chain = verifyLines(key, text);
-  if (!chain.ok) return chain;
+  const chain = verifyLines(key, new TextDecoder().decode(log));
+  return chain.ok ? checkHead(key, chain, log.length, head) : chain;
+}
+
+/** Checks that `head` (the head file's text, undefined when missing) names exactly `chain`. */
+export function checkHead(
+  key: Uint8Array,
+  chain: { lines: number; last: string },
+  bytes: number,
+  head: string | undefined,
+): ChainCheck {
   const fail = (reason: string): ChainCheck => ({ ok: false, lines: chain.lines, reason });
   if (head === undefined) {
     return fail(
@@ -169,8 +177,8 @@ export function verifyAuditLog(
     );
   }
   if (h.last !== chain.last) return fail("the last line is not the one the head names (replaced)");
-  if (h.bytes !== log.length) {
-    return fail(`the head says ${h.bytes} bytes but the log has ${log.length} (edited)`);
+  if (h.bytes !== bytes) {
+    return fail(`the head says ${h.bytes} bytes but the log has ${bytes} (edited)`);
   }
-  return chain;
+  return { ok: true, lines: chain.lines, last: chain.last };
 }
