@@ -179,4 +179,104 @@ export const MUTATIONS: readonly Mutation[] = [
     }],
     tests: PIPELINE_TESTS,
   },
+  // Beyond the list of issue 15: the other rules a change must pass.
+  {
+    id: "rate-limit-off",
+    description: "the rate limit neither refuses nor counts changes",
+    edits: [{
+      file: "src/safety/rate_limit.ts",
+      find:
+        "      limiter.check(change);\n      call.lastChecks.push(() => limiter.take(change));\n",
+      replace: "",
+    }],
+    tests: ["tests/safety_pipeline_test.ts"],
+  },
+  {
+    id: "executor-skips-checkpoints",
+    description: "the executor sends a plan that missed safety stages",
+    edits: [{
+      file: "src/tools/mutation.ts",
+      find: "  if (!change || missing.length) {\n",
+      replace: "  if (!change) {\n",
+    }],
+    tests: ["tests/safety_pipeline_test.ts"],
+  },
+  {
+    id: "token-tool-unbound",
+    description: "a token issued for one tool confirms another",
+    edits: [{
+      file: "src/safety/tokens.ts",
+      find: "    if (payload.t !== tool) {\n",
+      replace: "    if (false) {\n",
+    }],
+    tests: PIPELINE_TESTS,
+  },
+  {
+    id: "token-args-unbound",
+    description: "a token confirms a call with other arguments",
+    edits: [{
+      file: "src/safety/tokens.ts",
+      find: "    if (payload.a !== argsHash) {\n",
+      replace: "    if (false) {\n",
+    }],
+    tests: PIPELINE_TESTS,
+  },
+  {
+    id: "token-never-expires",
+    description: "an expired token still confirms",
+    edits: [{
+      file: "src/safety/tokens.ts",
+      find: "    if (now >= payload.e) {\n",
+      replace: "    if (false) {\n",
+    }],
+    tests: PIPELINE_TESTS,
+  },
+  {
+    id: "declined-elicitation-runs",
+    description: "a user who declines (or does not tick confirm) is taken as agreeing",
+    edits: [{
+      file: "src/safety/confirm.ts",
+      find: 'if (answer.action !== "accept" || answer.content?.confirm !== true) {',
+      replace: "if (false) {",
+    }],
+    tests: ["tests/safety_pipeline_test.ts"],
+  },
+  {
+    id: "dry-run-executes",
+    description: "dry_run: true runs the change",
+    edits: [{
+      file: "src/safety/plan.ts",
+      find: "    if (call.args.dry_run === true) {\n",
+      replace: "    if (false) {\n",
+    }],
+    tests: ["tests/safety_pipeline_test.ts", "tests/safety_attempts_test.ts"],
+  },
+  {
+    id: "read-only-lists-writers",
+    description: "a read-only server lists the tools that change the cluster",
+    edits: [{
+      file: "src/safety/stages.ts",
+      find:
+        "    (tool: Tool) => allowedInModes(tool, { readOnly: opts.readOnly, disableDestructive }),\n",
+      replace: "    (_tool: Tool) => true,\n",
+    }],
+    tests: ["tests/safety_pipeline_test.ts", "tests/safety_attempts_test.ts"],
+  },
+  {
+    id: "freeze-off",
+    description: "the kill switch no longer stops changes",
+    edits: [
+      {
+        file: "src/safety/freeze.ts",
+        find: "    const info = sw.current();\n",
+        replace: "    const info = undefined;\n",
+      },
+      {
+        file: "src/safety/freeze.ts",
+        find: "      const now = sw.current();\n",
+        replace: "      const now = undefined;\n",
+      },
+    ],
+    tests: ["tests/approval_test.ts"],
+  },
 ];
