@@ -257,8 +257,8 @@ export const MUTATIONS: readonly Mutation[] = [
     edits: [{
       file: "src/safety/stages.ts",
       find:
-        "    (tool: Tool) => allowedInModes(tool, { readOnly: opts.readOnly, disableDestructive }),\n",
-      replace: "    (_tool: Tool) => true,\n",
+        "    (tool: ToolMeta) => allowedInModes(tool, { readOnly: opts.readOnly, disableDestructive }),\n",
+      replace: "    (_tool: ToolMeta) => true,\n",
     }],
     tests: ["tests/safety_pipeline_test.ts", "tests/safety_attempts_test.ts"],
   },
