@@ -317,6 +317,20 @@ Deno.test("mcp features  a read-only server offers no change workflow", async ()
   assert.equal(resourceTemplates.length, 3, "resources are reads: all offered");
 });
 
+Deno.test("mcp features  without the provision toolset, capacity_report says how to turn it on", async () => {
+  await using s = await startMutationStack({ toolsets: ["default"] });
+  const offered = new Set((await s.client.listTools()).tools.map((x) => x.name));
+  assert.ok(!offered.has("vm_create") && offered.has("guest_update"), "everyday set, changes on");
+  const text = await prompt(s.client, "capacity_report", { memory_gib: "4" });
+  checkMentions(text, offered);
+  assert.ok(
+    text.includes("vm_create of the provision toolset") &&
+      text.includes("--toolsets default,provision") &&
+      text.includes("PROXMOX_TOOLSETS=default,provision"),
+    text,
+  );
+});
+
 Deno.test("mcp features  a large cluster: bounded inventory, paging on with guest_list", async () => {
   await using s = await startMutationStack({ simulator: { scenario: "large" } });
   const { client, sim } = s;

@@ -279,13 +279,18 @@ Deno.test("tool answers say what to do: read-only and unknown tools", async (t) 
     const on = resolveToolsets(undefined);
     const off = catalogue.find((x) => !on.has(x.toolset));
     assert.ok(off, "some toolset is off by default");
-    const r = await stack.client.callTool({ name: off.name, arguments: {} });
-    assert.equal(r.isError, true);
-    assert.equal(
-      textOf(r),
-      `Refused ${off.name}: it is in the ${off.toolset} toolset, which this server does not ` +
-        `offer. Add "${off.toolset}" to toolsets in the config (or PROXMOX_TOOLSETS) to use it`,
-    );
+    for (const name of [off.name, "vm_create"]) {
+      const toolset = catalogue.find((x) => x.name === name)!.toolset;
+      const r = await stack.client.callTool({ name, arguments: {} });
+      assert.equal(r.isError, true);
+      assert.equal(
+        textOf(r),
+        `Refused ${name}: it is in the ${toolset} toolset, which this server does not ` +
+          `offer. Add "${toolset}" to toolsets in the config, PROXMOX_TOOLSETS or --toolsets ` +
+          `(e.g. --toolsets default,${toolset}) to use it`,
+      );
+    }
+    assert.equal(catalogue.find((x) => x.name === "vm_create")?.toolset, "provision");
   });
 
   await t.step("invalid arguments are readable", async () => {

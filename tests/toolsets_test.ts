@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { catalogue } from "../src/tools/catalogue.ts";
-import { DEFAULT_TOOLSETS } from "../src/tools/toolsets.ts";
+import { DEFAULT_TOOLSETS, resolveToolsets } from "../src/tools/toolsets.ts";
+import { LISTING_BUDGETS, listingBytes } from "../bench/budgets.ts";
 import { TOOLSETS } from "../src/tools/tool.ts";
 import { startMutationStack, stateSnapshot, text } from "./helpers/mutations.ts";
 import { START_FLAGS, startStack } from "./helpers/stack.ts";
@@ -10,6 +11,16 @@ const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 async function listed(s: { client: { listTools(): Promise<{ tools: { name: string }[] }> } }) {
   return new Set((await s.client.listTools()).tools.map((t) => t.name));
 }
+
+/** The tools that create guests or fetch images: their own toolset, off by default. */
+const PROVISION = [
+  "vm_create",
+  "ct_create",
+  "guest_clone",
+  "guest_template",
+  "storage_download",
+  "appliance_list",
+];
 
 const inSets = (sets: readonly string[]) =>
   catalogue.filter((t) => sets.includes(t.toolset)).map((t) => t.name).sort();
@@ -25,6 +36,28 @@ Deno.test("toolsets pick the rows a server offers", async (t) => {
     assert.ok(!names.has("my_permissions"), "access is not in the everyday set");
     const r = await s.call("my_permissions", {});
     assert.equal(r.isError, true);
+    for (const n of PROVISION) assert.ok(!names.has(n), `${n} is off by default`);
+    const create = await s.call("vm_create", { name: "web-01", dry_run: true });
+    assert.equal(create.isError, true);
+    assert.match(text(create), /in the provision toolset, .*--toolsets default,provision/);
+    assert.equal(s.writes().length, 0);
+  });
+  await t.step("default plus provision: the everyday set and the creating tools", async () => {
+    await using s = await startMutationStack({ toolsets: ["default", "provision"] });
+    assert.deepEqual([...await listed(s)].sort(), inSets([...DEFAULT_TOOLSETS, "provision"]));
+    assert.deepEqual(inSets(["provision"]), [...PROVISION].sort());
+    const r = await s.call("vm_create", { name: "web-01", dry_run: true });
+    assert.equal(r.isError, undefined, text(r));
+    assert.equal(r.structuredContent?.status, "dry_run");
+    assert.equal(s.writes().length, 0);
+  });
+  await t.step("default is a word like all, and mixes with other names", () => {
+    assert.deepEqual(resolveToolsets(["default"]), new Set(DEFAULT_TOOLSETS));
+    assert.deepEqual(
+      resolveToolsets(["Default", "health"]),
+      new Set([...DEFAULT_TOOLSETS, "health"]),
+    );
+    assert.ok(!resolveToolsets(undefined).has("provision"));
   });
   await t.step("a list of toolsets offers exactly their rows", async () => {
     await using s = await startMutationStack({ toolsets: ["guests", "tasks"] });
@@ -38,7 +71,10 @@ Deno.test("toolsets pick the rows a server offers", async (t) => {
     await assert.rejects(
       () => startMutationStack({ toolsets: ["guests", "vms"] }),
       (e: Error) => {
-        assert.match(e.message, /Unknown toolset "vms": use "all" or toolset names among cluster,/);
+        assert.match(
+          e.message,
+          /Unknown toolset "vms": use "all", "default" \(the everyday set\) or toolset names among cluster,/,
+        );
         return true;
       },
     );
@@ -102,6 +138,25 @@ Deno.test("proxmox-mcp tools shows every toolset, on or off, with its size", asy
     );
     assert.match(out, /\naccess +on +\d+ +\d+\n/);
     assert.match(out, /\nguest_delete +guests +off +destructive /);
+  });
+  await t.step("the sizes are the budgets' (issue 10), with provision off by default", async () => {
+    const cases = [
+      [[], listingBytes(undefined, false), LISTING_BUDGETS.defaultChanges],
+      [["--read-only"], listingBytes(undefined, true), LISTING_BUDGETS.defaultReadOnly],
+      [["--toolsets", "all"], listingBytes(["all"], false), LISTING_BUDGETS.all],
+    ] as const;
+    for (const [args, measured, budget] of cases) {
+      const report = JSON.parse(await run(["--json", ...args])) as {
+        toolsListBytes: number;
+        toolsets: { toolset: string; on: boolean; tools: number; bytes: number }[];
+      };
+      assert.equal(report.toolsListBytes, measured.bytes, `tools ${args.join(" ")}`);
+      assert.ok(measured.bytes <= budget, `${measured.bytes} bytes <= ${budget} (${args})`);
+      const provision = report.toolsets.find((x) => x.toolset === "provision")!;
+      assert.equal(provision.on, args[0] === "--toolsets", `provision on with ${args}`);
+      assert.ok(provision.tools >= 1 && provision.bytes > 100, "provision has its size");
+    }
+    assert.match(await run([]), /\nprovision +off +6 +\d+\n/);
   });
   await t.step("a bad name exits 2 with the known names", async () => {
     const out = await new Deno.Command(Deno.execPath(), {

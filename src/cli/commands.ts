@@ -154,7 +154,8 @@ export async function listTools(cli: CliArgs): Promise<string> {
     }:`,
     table(sets, ["toolset", ["on", (r) => (r.on ? "on" : "off")], "tools", "bytes"]),
     "",
-    'Enable with --toolsets a,b (or all), PROXMOX_TOOLSETS, or "toolsets" in the config.',
+    "Enable with --toolsets a,b (all: every toolset; default: the everyday set, e.g. " +
+    '--toolsets default,provision), PROXMOX_TOOLSETS, or "toolsets" in the config.',
     "",
     table(rows, [
       "name",

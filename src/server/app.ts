@@ -244,7 +244,8 @@ export function buildServer(
       const row = source.rows.find((t) => t.name === name);
       if (!row || listing.toolsets.has(row.toolset)) return undefined;
       return `Refused ${name}: it is in the ${row.toolset} toolset, which this server does not ` +
-        `offer. Add "${row.toolset}" to toolsets in the config (or PROXMOX_TOOLSETS) to use it`;
+        `offer. Add "${row.toolset}" to toolsets in the config, PROXMOX_TOOLSETS or --toolsets ` +
+        `(e.g. --toolsets default,${row.toolset}) to use it`;
     },
     elicitTimeoutMs: safety.settings.confirmTimeoutMs,
     subscriptionPollMs: opts.subscriptionPollMs,

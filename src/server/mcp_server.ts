@@ -83,7 +83,8 @@ const INSTRUCTIONS =
   "Lists are paged: pass next_cursor to continue. Sizes are bytes, cpu is a fraction of the cores. " +
   "Tools that change the cluster check first and take dry_run=true to show their plan; destructive ones " +
   "need a confirmation: the user is asked, or the first call returns a plan and a confirmation_token to " +
-  "repeat the same call with once the user agreed.";
+  "repeat the same call with once the user agreed. A change answers status done, started (a task " +
+  "runs, not waited for), running (the wait ended first), dry_run or confirmation_required.";
 
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 

@@ -190,13 +190,16 @@ function capacityReport(
     a.disk_gib && `${a.disk_gib} GiB disk`,
   ].filter(Boolean).join(", ");
   const storage = a.storage ? `, storage="${a.storage}"` : "";
-  const create = host.has("vm_create") &&
-    `vm_create(name="<name>", memory_mib=${Math.round(Number(a.memory_gib) * 1024)}, cores=${
-        Math.ceil(Number(cores))
-      }${
-        a.disk_gib ? `, disk_gib=${Math.ceil(Number(a.disk_gib))}` : ""
-      }${storage}, dry_run=true) ` +
-      "runs the same checks and, without node, picks the node with the most free memory.";
+  const changes = host.tools.some((t) => !t.annotations.readOnlyHint);
+  const create = host.has("vm_create")
+    ? `vm_create(name="<name>", memory_mib=${Math.round(Number(a.memory_gib) * 1024)}, cores=${
+      Math.ceil(Number(cores))
+    }${a.disk_gib ? `, disk_gib=${Math.ceil(Number(a.disk_gib))}` : ""}${storage}, dry_run=true) ` +
+      "runs the same checks and, without node, picks the node with the most free memory."
+    : changes &&
+      "Creating the guest needs vm_create of the provision toolset, which this server does not " +
+        "offer: the user can turn it on with --toolsets default,provision (or " +
+        'PROXMOX_TOOLSETS=default,provision, or "provision" in the config\'s toolsets).';
   return [
     `Find which node has room for a new guest with ${size}${
       a.storage ? ` on storage ${a.storage}` : ""

@@ -5,13 +5,16 @@
  * catalogue's size, i.e. of the context every model spends on the tool list. Output schemas
  * are listed one level deep (each top-level field with its type; nested lists and objects by type
  * only): what a client needs to read `structuredContent`, at about a third of the bytes. Input
- * schemas leave out upper bounds that say nothing (a VMID's 999999999). The server still
- * validates arguments and answers against the full schemas.
+ * schemas leave out bounds that say nothing (a VMID's 999999999, a 2048-character cap on a URL)
+ * and `additionalProperties: false`; annotations leave out hints equal to the MCP defaults. The
+ * server still validates arguments (strictly: unknown ones are refused) and answers against the
+ * full schemas.
  *
  * @module
  */
-import type { Tool, ToolMeta } from "../tools/tool.ts";
+import type { Tool, ToolAnnotations, ToolMeta } from "../tools/tool.ts";
 import type { ToolSource } from "./tool_source.ts";
+import { MUTATION_STATUS } from "../safety/change.ts";
 import { ListToolsRequestSchema, type McpServer, toJsonSchemaCompat } from "./sdk.ts";
 
 /** One tool as `tools/list` describes it. */
@@ -36,8 +39,11 @@ function jsonSchema(schema: Tool["input"] | Tool["output"], io: "input" | "outpu
 type JsonSchema = Record<string, unknown>;
 
 /**
- * An output schema one level deep: top-level fields keep their type (and enum) only. Units are
- * stated once in the server's instructions (bytes, fractions of cores), not per field.
+ * An output schema one level deep: top-level fields keep their type (and enum) only, and a
+ * nested list or object is named with an empty schema (`"nodes": {}`): its name says what it
+ * holds, and its items are not described anyway. Units are stated once in the server's
+ * instructions (bytes, fractions of cores), not per field, and so are the values of a change's
+ * `status` ({@link MUTATION_STATUS}), which every changing tool answers.
  * `required` and `additionalProperties` are left out: a model reads field names and types from
  * it, and the looser schema still accepts every answer the server validated.
  */
@@ -51,6 +57,9 @@ export function compactOutputSchema(schema: JsonSchema): JsonSchema {
   };
 }
 
+/** JSON Schema types of a nested value: listed as `{}`. */
+const NESTED = new Set(["array", "object"]);
+
 function shallow(p: JsonSchema): JsonSchema {
   const out: JsonSchema = {};
   if (p.type !== undefined) out.type = p.type;
@@ -58,26 +67,77 @@ function shallow(p: JsonSchema): JsonSchema {
     const types = (p.anyOf as JsonSchema[]).map((x) => x.type).filter((x) => x !== undefined);
     if (types.length === (p.anyOf as unknown[]).length) out.type = [...new Set(types.flat())];
   }
-  if (Array.isArray(p.enum)) out.enum = p.enum;
+  if ([out.type].flat().some((t) => NESTED.has(t as string))) return {};
+  if (Array.isArray(p.enum) && !sameValues(p.enum, MUTATION_STATUS.options)) out.enum = p.enum;
   return out;
 }
 
-/** Upper bounds that tell a model nothing (any realistic value is below them). */
-const UNINFORMATIVE_MAXIMUMS = new Set([999999999, Number.MAX_SAFE_INTEGER]);
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
 
-/** An input schema without uninformative bounds; the server still validates the full one. */
-function listedInput(schema: JsonSchema): JsonSchema {
-  const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
-  return {
-    ...schema,
-    properties: Object.fromEntries(
-      Object.entries(props).map(([k, v]) => {
-        if (!UNINFORMATIVE_MAXIMUMS.has(v.maximum as number)) return [k, v];
-        const { maximum: _drop, ...rest } = v;
-        return [k, rest];
-      }),
-    ),
-  };
+/**
+ * Upper bounds that tell a model nothing (any realistic value is below them): a VMID's, and a
+ * guest's 4 TiB of memory (in MiB) and 128 TiB disk (in GiB).
+ */
+const UNINFORMATIVE_MAXIMUMS = new Set([999999999, Number.MAX_SAFE_INTEGER, 4_194_304, 131_072]);
+
+/**
+ * Length caps from this many characters on guard the server (a URL's 2048, a comment's 256, a
+ * user name's 64): no real value comes near them. Shorter ones (a snapshot name's 40) are
+ * limits a real value can hit, and stay.
+ */
+const GUARD_MAX_LENGTH = 64;
+
+/**
+ * An input schema as listed: without uninformative bounds and length caps, and without
+ * `additionalProperties: false` (at any depth). The server still validates the full, strict
+ * schema: an unknown argument is refused with the list of the ones the tool accepts.
+ */
+export function listedInput(schema: JsonSchema): JsonSchema {
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "additionalProperties" && value === false) continue;
+    if (key === "propertyNames" && isStringType(value)) continue;
+    // A `format` (email) says what its generated pattern spells out at length.
+    if (key === "pattern" && typeof schema.format === "string") continue;
+    if (key === "maximum" && UNINFORMATIVE_MAXIMUMS.has(value as number)) continue;
+    if (key === "maxLength" && (value as number) >= GUARD_MAX_LENGTH) continue;
+    if (key === "properties" && value && typeof value === "object") {
+      out.properties = Object.fromEntries(
+        Object.entries(value as Record<string, JsonSchema>).map(([k, v]) => [k, listedInput(v)]),
+      );
+    } else if (key === "items" && value && typeof value === "object" && !Array.isArray(value)) {
+      // The list itself is described ("Guests to add"); its items need no words of their own.
+      const { description: _said, ...item } = value as JsonSchema;
+      out.items = listedInput(item);
+    } else if ((key === "anyOf" || key === "oneOf") && Array.isArray(value)) {
+      out[key] = (value as JsonSchema[]).map(listedInput);
+    } else out[key] = value;
+  }
+  return out;
+}
+
+/** `{type: "string"}`: what every JSON object key is anyway. */
+function isStringType(value: unknown): boolean {
+  const v = value as JsonSchema;
+  return typeof v === "object" && v !== null && v.type === "string" && Object.keys(v).length === 1;
+}
+
+/**
+ * Annotations as listed: `readOnlyHint` always, `destructiveHint` always on a tool that is not
+ * read-only (clients rely on both), and the other hints only where they differ from the MCP
+ * defaults (`idempotentHint: false`, `openWorldHint: true`). On a read-only tool the spec gives
+ * `destructiveHint` and `idempotentHint` no meaning, so they are left out.
+ */
+export function listedAnnotations(a: ToolAnnotations): Record<string, boolean> {
+  const out: Record<string, boolean> = { readOnlyHint: a.readOnlyHint };
+  if (!a.readOnlyHint) {
+    out.destructiveHint = a.destructiveHint;
+    if (a.idempotentHint) out.idempotentHint = true;
+  }
+  if (!a.openWorldHint) out.openWorldHint = false;
+  return out;
 }
 
 /** Renders the `tools/list` entries of `tools`, in order. */
@@ -88,7 +148,7 @@ export function renderToolList(tools: readonly Tool[]): ListedTool[] {
     description: t.description,
     inputSchema: listedInput(jsonSchema(t.input, "input")),
     outputSchema: compactOutputSchema(jsonSchema(t.output, "output")),
-    annotations: { ...t.annotations },
+    annotations: listedAnnotations(t.annotations),
   }));
 }
 

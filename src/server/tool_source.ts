@@ -7,7 +7,7 @@
  */
 import { loadTool, manifest, type ToolEntry } from "../tools/manifest.ts";
 import type { Tool, ToolMeta } from "../tools/tool.ts";
-import { type ListedTool, renderToolList } from "./tool_list.ts";
+import { listedAnnotations, type ListedTool, renderToolList } from "./tool_list.ts";
 
 /** The rows a server can offer, listed without their code and loaded on demand. */
 export interface ToolSource {
@@ -27,7 +27,7 @@ function listed(e: ToolEntry): ListedTool {
     description: e.description,
     inputSchema: e.inputSchema,
     outputSchema: e.outputSchema,
-    annotations: e.annotations as unknown as Record<string, unknown>,
+    annotations: listedAnnotations(e.annotations),
   };
 }
 

@@ -74,7 +74,7 @@ const userChange = defineMutation({
   name: "user_change",
   title: "Create, update or disable a user",
   description:
-    "Create a user, update its details, enable/disable it, or add/remove it from a group. Confirmation: always. Refuses disabling this server's own user or removing it from a group that grants it privileges.",
+    "Create a user, update its details, enable/disable it, or add/remove it from a group. Confirmation: always. Refuses disabling this server's own user or removing it from a group granting it privileges.",
   toolset: "access",
   privilege: "Realm.AllocateUser and User.Modify (groups: on /access/groups/{group})",
   destructive: false,
@@ -200,7 +200,7 @@ const tokenChange = defineMutation({
     userid: userid().describe("Token owner, e.g. alice@pve"),
     tokenid: tokenName().describe("Token name, e.g. ci"),
     privsep: z.boolean().default(true).describe(
-      "Own ACLs only (default); false: all of the user's",
+      "Own ACLs only; false: all of the user's",
     ),
     comment: z.string().max(2048).optional().describe("Free text"),
     expire: z.int().min(0).optional().describe("Epoch seconds; 0 = the user's"),
@@ -294,7 +294,7 @@ const aclChange = defineMutation({
     token: z.string().max(128).regex(/^[^\s!]+@[^\s!]+![A-Za-z][A-Za-z0-9.\-_]+$/, {
       error: "token: user@realm!name",
     }).optional().describe("user@realm!name"),
-    propagate: z.boolean().default(true).describe("Also below the path (default)"),
+    propagate: z.boolean().default(true).describe("Also below the path"),
   },
   result: {},
   async plan(a, ctx): Promise<Plan> {

@@ -19,6 +19,21 @@ export function args<S extends z.ZodRawShape>(shape: S) {
   });
 }
 
+/**
+ * A strict object inside the arguments (`net`, `rule`): an unknown field is refused with the
+ * list of the ones `name` accepts, as {@link args} does at the top level. The listed schema
+ * does not say `additionalProperties: false`, so the refusal has to name what is allowed.
+ */
+export function fieldsOf<S extends z.ZodRawShape>(name: string, shape: S) {
+  const known = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `Unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}: ${name} accepts ${known}`
+        : undefined,
+  });
+}
+
 /** Shared parameters live in `params.ts`; re-exported for the tools that import them here. */
 export {
   cursor,

@@ -166,7 +166,7 @@ const backupCoverage = defineTool({
   annotations: READ_ONLY,
   input: args({
     max_age_hours: z.number().positive().max(24 * 366).default(36)
-      .describe("Flag backups older than this (default 36)"),
+      .describe("Flag backups older than this"),
     only_flagged: z.boolean().default(true).describe("List only guests with a problem"),
     limit: limit(100, 1000),
   }),

@@ -34,7 +34,7 @@ import { node } from "./params.ts";
 /** A backup volume ID. */
 const backupVolid = () =>
   volid("archive", '"nfs-backup:backup/vzdump-qemu-101-….vma.zst"')
-    .describe("Backup volume ID from backup_list, e.g. local:backup/vzdump-qemu-101-….vma.zst");
+    .describe("Volume ID from backup_list, e.g. local:backup/vzdump-qemu-101-….vma.zst");
 
 /** The guest type a backup archive holds, from its file name. */
 export function archiveType(volid: string): GuestKind | undefined {
@@ -78,7 +78,7 @@ async function nodeSeeing(facts: Facts, archive: string): Promise<string> {
 const backupRun = defineMutation({
   name: "backup_run",
   title: "Back up guest",
-  description: "Back up a guest now (vzdump) to a backup storage. mode snapshot: no downtime.",
+  description: "Back up a guest now (vzdump) to a backup storage.",
   toolset: "backups",
   privilege: "VM.Backup on /vms/{vmid}, Datastore.AllocateSpace on the storage",
   destructive: false,

@@ -101,7 +101,7 @@ const clusterResources = defineTool({
   name: "cluster_resources",
   title: "Cluster resources",
   description:
-    "Inventory of nodes, guests, storages and pools with usage. Filter by type/node/status/tag/pool/name; paged.",
+    "Inventory of nodes, guests, storages and pools with usage; filtered, sorted, paged.",
   toolset: "cluster",
   privilege: "Audit privileges on each object (objects without them are not listed)",
   annotations: READ_ONLY,
@@ -112,7 +112,7 @@ const clusterResources = defineTool({
     status: z.string().optional().describe("Only this status, e.g. running, online"),
     tag: z.string().optional().describe("Only with this tag"),
     pool: z.string().optional().describe("Only in this pool"),
-    name: z.string().optional().describe("Substring of name or storage ID, case-insensitive"),
+    name: z.string().optional().describe("Name or storage ID contains this, any case"),
     sort: oneOf(["id", ...SORT_KEYS], "sort").default("id").describe("Sort key"),
     order: oneOf(["asc", "desc"], "order").default("asc").describe("Sort order"),
     limit: limit(),
@@ -131,8 +131,7 @@ const clusterResources = defineTool({
 const nextVmid = defineTool({
   name: "next_vmid",
   title: "Next free VMID",
-  description:
-    "The next free VMID (within the VMIDs this server may use), or whether a given VMID is free.",
+  description: "The next free VMID this server may use, or whether a given VMID is free.",
   toolset: "cluster",
   privilege: "none",
   annotations: READ_ONLY,

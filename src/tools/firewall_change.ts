@@ -14,6 +14,7 @@ import { type FwLevel, readRules, resolveLevel, ruleLine } from "./firewall_stat
 import { guestId, optNode } from "./mutation_args.ts";
 import { defineMutation } from "./mutation.ts";
 import { node as nodeParam } from "./params.ts";
+import { fieldsOf } from "./args.ts";
 import type { Tool } from "./tool.ts";
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]+$/;
@@ -26,11 +27,11 @@ const levelShape = {
   vmid: guestId().optional().describe("guest level"),
   group: name("group").max(18).optional().describe("group level"),
   accept_lockout_risk: z.boolean().optional().describe(
-    "Ask to confirm instead of refusing a change that blocks 8006/22 for this server",
+    "Confirm instead of refusing a change that blocks this server's 8006/22",
   ),
 };
 
-const Rule = z.strictObject({
+const Rule = fieldsOf("rule", {
   type: z.enum(["in", "out", "forward", "group"]).optional().describe("default in"),
   action: z.string().regex(/^(ACCEPT|DROP|REJECT|[A-Za-z][A-Za-z0-9_-]+)$/, {
     error: "rule.action: ACCEPT, DROP, REJECT, or a security group name for type group",
@@ -122,16 +123,16 @@ const firewallRule = defineMutation({
   name: "firewall_rule",
   title: "Change a firewall rule",
   description:
-    "Add, update, move or delete a firewall rule (cluster, node, guest or security group). Refuses rules that block 8006/22 for this server. Confirmation: delete, and host-level (cluster/node/group) changes.",
+    "Add, update, move or delete a firewall rule (cluster, node, guest or security group). Refuses rules blocking this server's 8006/22. Confirmation: delete, and cluster/node/group changes.",
   toolset: "firewall",
   privilege: "Sys.Modify on / (node: /nodes/{node}; guest: VM.Config.Network on /vms/{vmid})",
   destructive: true,
   judgedPerCall: true,
   input: {
     ...levelShape,
-    action: z.enum(["add", "update", "move", "delete"]).describe("What to do with the rule"),
+    action: z.enum(["add", "update", "move", "delete"]).describe("What to do"),
     pos: z.int().min(0).max(9999).optional().describe(
-      "Rule position; add: insert here (default 0, top)",
+      "add: insert here (default 0, top)",
     ),
     moveto: z.int().min(0).max(9999).optional().describe("move: new position"),
     rule: Rule.optional().describe("add/update: fields to set"),
@@ -214,7 +215,7 @@ const firewallOptions = defineMutation({
   name: "firewall_options",
   title: "Enable firewall or set policies",
   description:
-    "Enable/disable the firewall or set policy_in/out (cluster, node or guest level). Refuses what would block 8006/22 for this server. Confirmation: cluster and node level.",
+    "Enable/disable the firewall or set policy_in/out (cluster, node or guest level). Refuses what would block this server's 8006/22. Confirmation: cluster and node level.",
   toolset: "firewall",
   privilege: "Sys.Modify on / (node: /nodes/{node}; guest: VM.Config.Network on /vms/{vmid})",
   destructive: true,
@@ -289,7 +290,7 @@ const firewallSet = defineMutation({
   name: "firewall_set",
   title: "Change firewall aliases and IP sets",
   description:
-    "Aliases (add/update/delete) and IP sets (create/delete, add/remove an entry) at cluster or guest level. Refuses deleting what rules use, and changes that block 8006/22 for this server. Confirmation: delete/remove.",
+    "Aliases (add/update/delete) and IP sets (create/delete, add/remove an entry) at cluster or guest level. Refuses deleting what rules use, and blocking this server's 8006/22. Confirmation: delete/remove.",
   toolset: "firewall",
   privilege: "Sys.Modify on / (guest: VM.Config.Network on /vms/{vmid})",
   destructive: true,

@@ -29,6 +29,7 @@ import {
 } from "./mutation_args.ts";
 import type { Tool } from "./tool.ts";
 import { node } from "./params.ts";
+import { fieldsOf } from "./args.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -48,11 +49,11 @@ function setProp(value: string, key: string, v: string | undefined): string {
   return parts.join(",");
 }
 
-const NetChange = z.strictObject({
+const NetChange = fieldsOf("net", {
   index: z.int().min(0).max(31).default(0).describe("0 = net0"),
   bridge: bridgeName().optional().describe("Bridge, e.g. vmbr0"),
   vlan: vlanTag().optional().describe("VLAN tag"),
-  firewall: z.boolean().optional().describe("Proxmox firewall on this NIC"),
+  firewall: z.boolean().optional().describe("Firewall on this NIC"),
   model: z.enum(["virtio", "e1000", "vmxnet3"]).optional().describe("VMs only"),
   ip: ipv4Config().optional().describe("containers only"),
   gw: ipv4().optional().describe("containers only"),
@@ -196,7 +197,7 @@ const guestUpdate = defineMutation({
   name: "guest_update",
   title: "Update guest config",
   description:
-    "Change memory, cores, sockets, name, tags (replaces all), description or a NIC; delete config keys (disk removal needs confirmation; unusedN disks are destroyed).",
+    "Change memory, cores, sockets, name, tags, description or one NIC; delete config keys (removing a disk needs confirmation; unusedN disks are destroyed).",
   toolset: "guests",
   privilege: "VM.Config.* on /vms/{vmid} for the changed options",
   destructive: true,
@@ -269,7 +270,7 @@ const diskResize = defineMutation({
   name: "disk_resize",
   title: "Grow disk",
   description:
-    "Grow a disk (scsi0, virtio0, rootfs, mp0, …) to size_gib. Grow only; grow the filesystem inside afterwards.",
+    "Grow a disk (scsi0, virtio0, rootfs, mp0, …) to size_gib; never shrinks. Grow its filesystem afterwards.",
   toolset: "guests",
   privilege: "VM.Config.Disk on /vms/{vmid}, Datastore.AllocateSpace",
   destructive: false,
@@ -432,8 +433,7 @@ const guestMigrate = defineMutation({
 const guestDelete = defineMutation({
   name: "guest_delete",
   title: "Delete guest",
-  description:
-    "Permanently delete a stopped guest with its disks and snapshots. purge: also from backup jobs, replication, HA.",
+  description: "Permanently delete a stopped guest with its disks and snapshots.",
   toolset: "guests",
   privilege: "VM.Allocate on /vms/{vmid}",
   destructive: true,

@@ -53,7 +53,7 @@ const guestExec = defineMutation({
   name: "guest_exec",
   title: "Run a command in a VM",
   description:
-    "Run an allowlisted command (exec_allowlist) in a running VM through the guest agent; returns exit code and capped output. Confirmation: unless the command is allowlisted read-only. Not for containers (no API endpoint).",
+    "Run an allowlisted command (exec_allowlist) in a running VM via the guest agent; returns exit code and capped output. Confirmation: unless allowlisted read-only. Not for containers (no API for it).",
   toolset: "exec",
   privilege: "VM.GuestAgent.Unrestricted on /vms/{vmid}",
   destructive: true,

@@ -37,7 +37,7 @@ const guestHardware = defineMutation({
   name: "guest_hardware",
   title: "Change guest hardware",
   description:
-    "Disks (add, detach, move to another storage), CD-ROM (ISO must exist; none ejects), boot order, onboot, CPU type, cloud-init settings and regeneration. Confirmation: detach, move with delete_source.",
+    "Disks (add, detach, move to another storage), CD-ROM (ISO must exist; none ejects), boot order, onboot, CPU type, cloud-init settings. Confirmation: detach, move with delete_source.",
   toolset: "hardware",
   privilege: "VM.Config.Disk/CDROM/Options/CPU/Cloudinit on /vms/{vmid}",
   destructive: true,

@@ -50,7 +50,7 @@ const guestList = defineTool({
   name: "guest_list",
   title: "List guests",
   description:
-    "List VMs and containers cluster-wide with filters, sorting and paging. E.g. top memory users on a node: node=pve2, sort=mem, order=desc, limit=5.",
+    "VMs and containers cluster-wide; filtered, sorted, paged. E.g. top memory users of a node: node=pve2, sort=mem, order=desc, limit=5.",
   toolset: "guests",
   privilege: "VM.Audit on /vms/{vmid} (guests without it are not listed)",
   annotations: READ_ONLY,
@@ -62,7 +62,7 @@ const guestList = defineTool({
     ),
     tag: z.string().optional().describe("Only with this tag"),
     pool: z.string().optional().describe("Only in this pool"),
-    name: z.string().optional().describe("Substring of the name, case-insensitive"),
+    name: z.string().optional().describe("Name contains this, any case"),
     template: z.boolean().optional().describe("true: only templates; false: no templates"),
     sort: oneOf(SORT_KEYS, "sort").default("vmid").describe("Sort key"),
     order: oneOf(["asc", "desc"], "order").default("asc").describe("Sort order"),
@@ -194,8 +194,8 @@ const guestConfig = defineTool({
     keys: z.array(
       z.string().regex(/^[a-z][a-z0-9_-]*$/i, { error: "each key must be a config key like net0" }),
     )
-      .optional().describe('Return only these keys, in full, e.g. ["net0","description"]'),
-    pending: z.boolean().default(false).describe("true: include changes pending a restart"),
+      .optional().describe('Only these keys, in full, e.g. ["net0","description"]'),
+    pending: z.boolean().default(false).describe("Include changes pending a restart"),
   }),
   output: z.object({
     vmid: z.number(),

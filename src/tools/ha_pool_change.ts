@@ -53,7 +53,7 @@ const haChange = defineMutation({
     state: z.enum(["started", "stopped", "disabled", "ignored"]).optional().describe(
       "add/set_state: requested state",
     ),
-    target_node: nodeParam("Node name to move to (migrate/relocate)").optional(),
+    target_node: nodeParam("Node name: migrate/relocate target").optional(),
     group: z.string().max(64).optional().describe("add: legacy HA group (PVE 8)"),
     rule: z.string().regex(/^[a-z][a-z0-9_-]*$/i, { error: "rule: a name like db-apart" }).max(64)
       .optional().describe("rule_add/rule_remove: rule name"),

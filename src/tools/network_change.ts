@@ -83,7 +83,7 @@ const networkChange = defineMutation({
   name: "network_change",
   title: "Change node network",
   description:
-    "Stage a bridge, bond or VLAN on a node (create/update/delete), then apply (separate step, confirmed) or revert. Refuses touching the interface of the node's cluster address.",
+    "Stage a bridge, bond or VLAN on a node (create/update/delete), then apply (separate step, confirmed) or revert. Refuses touching the interface of the cluster address.",
   toolset: "network",
   privilege: "Sys.Modify on /nodes/{node}",
   destructive: true,
@@ -91,7 +91,7 @@ const networkChange = defineMutation({
   input: {
     node: nodeParam("Node name, e.g. pve1").optional(),
     action: z.enum(["create", "update", "delete", "apply", "revert"]).describe(
-      "create/update/delete stage a change; apply makes staged changes live",
+      "create/update/delete stage; apply makes staged changes live",
     ),
     iface: ifname("iface").optional().describe("e.g. vmbr1, bond0, vmbr0.30"),
     type: z.enum(["bridge", "bond", "vlan"]).optional().describe("create"),

@@ -165,7 +165,7 @@ const nodeNetwork = defineTool({
   name: "node_network",
   title: "Node network",
   description:
-    "Network interfaces of a node: bridges (vmbrN, VLAN-aware or not), bonds, VLANs, physical NICs, with addresses.",
+    "A node's network interfaces with addresses: bridges (vmbrN, VLAN-aware or not), bonds, VLANs, NICs.",
   toolset: "nodes",
   privilege: "Sys.Audit on /nodes/{node}",
   annotations: READ_ONLY,
@@ -237,7 +237,7 @@ const nodeStorage = defineTool({
   name: "node_storage",
   title: "Node storages",
   description:
-    "Storages available on a node with type, content types (images, rootdir, iso, vztmpl, backup, ...), state and free space.",
+    "A node's storages: type, content types (images, rootdir, iso, vztmpl, backup, ...), state, free space.",
   toolset: "nodes",
   privilege: "Datastore.Audit or Datastore.AllocateSpace on /storage/{storage}",
   annotations: READ_ONLY,
@@ -247,7 +247,7 @@ const nodeStorage = defineTool({
       ["images", "rootdir", "iso", "vztmpl", "backup", "snippets", "import"],
       "content",
     )
-      .optional().describe("Only storages that hold this content type"),
+      .optional().describe("Only storages holding this content"),
     storage: storageId().optional().describe("Only this storage, e.g. local-lvm"),
   }),
   output: z.object({

@@ -114,8 +114,8 @@ const vmCreate = defineMutation({
   name: "vm_create",
   title: "Create VM",
   description:
-    "Create a VM: disk, NIC (optional VLAN), optional ISO and cloud-init. Omitted node/vmid/storage are picked (most free memory, next free, roomiest).",
-  toolset: "guests",
+    "Create a VM: disk, NIC (optional VLAN), optional ISO and cloud-init. Omitted node/vmid/storage are picked.",
+  toolset: "provision",
   privilege: "VM.Allocate on /vms/{vmid}, Datastore.AllocateSpace on the storage",
   destructive: false,
   input: {
@@ -226,8 +226,8 @@ const ctCreate = defineMutation({
   name: "ct_create",
   title: "Create container",
   description:
-    "Create an LXC container from an ostemplate volume (storage_content content=vztmpl). Unprivileged unless unprivileged=false. Omitted node/vmid/storage are picked.",
-  toolset: "guests",
+    "Create an unprivileged LXC container from an ostemplate volume (storage_content content=vztmpl). Omitted node/vmid/storage are picked.",
+  toolset: "provision",
   privilege: "VM.Allocate on /vms/{vmid}, Datastore.AllocateSpace on the storage",
   destructive: false,
   input: {
@@ -323,7 +323,7 @@ const guestClone = defineMutation({
   title: "Clone guest",
   description:
     "Clone a VM/container to a new VMID (next free if omitted). Templates clone linked unless full=true.",
-  toolset: "guests",
+  toolset: "provision",
   privilege: "VM.Clone on the source, VM.Allocate on the new VMID",
   destructive: false,
   input: {
@@ -412,7 +412,7 @@ const guestTemplate = defineMutation({
   name: "guest_template",
   title: "Convert to template",
   description: "Convert a stopped guest into a template for cloning. Irreversible.",
-  toolset: "guests",
+  toolset: "provision",
   privilege: "VM.Allocate on /vms/{vmid}",
   destructive: true,
   input: { vmid: guestId() },

@@ -37,7 +37,7 @@ const applianceList = defineTool({
   name: "appliance_list",
   title: "List appliance templates",
   description: "Container templates in the Proxmox catalogue, for storage_download template=.",
-  toolset: "storage",
+  toolset: "provision",
   privilege: "Sys.Audit on /nodes/{node}",
   annotations: READ_ONLY,
   input: args({
@@ -95,7 +95,7 @@ const storageDownload = defineMutation({
   title: "Download ISO or template",
   description:
     "Download an ISO/container template by url (+filename, checksum), or a catalogue template (appliance_list).",
-  toolset: "storage",
+  toolset: "provision",
   privilege:
     "Datastore.AllocateTemplate on /storage/{storage}, Sys.Modify on /nodes/{node} for URLs",
   destructive: false,

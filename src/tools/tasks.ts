@@ -12,7 +12,7 @@ import { duration, pairs, table, time } from "./format.ts";
 import { pageFooter, pageOf } from "./listing.ts";
 import { paginate, queryKey } from "./paginate.ts";
 import { defineTool, READ_ONLY, type Tool } from "./tool.ts";
-import { node, requireUpid, upid } from "./params.ts";
+import { nodeFilter, requireUpid, upid } from "./params.ts";
 import { isNoSuchTask, unknownTask } from "./not_found.ts";
 
 const TaskEntry = z.object({
@@ -54,7 +54,7 @@ const taskList = defineTool({
   privilege: "Sys.Audit on /nodes/{node} to see others' tasks",
   annotations: READ_ONLY,
   input: args({
-    node: node("Node name; omitted: recent tasks of all nodes").optional(),
+    node: nodeFilter(),
     vmid: vmid().optional(),
     type: z.string().regex(/^[a-z][a-z0-9_-]*$/i, {
       error: "type must be a task type such as vzdump, qmstart",

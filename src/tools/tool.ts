@@ -14,6 +14,7 @@ export const TOOLSETS = [
   "nodes",
   "guests",
   "storage",
+  "provision",
   "tasks",
   "access",
   "snapshots",
@@ -38,7 +39,10 @@ export const TOOLSETS = [
 /** A toolset name. */
 export type Toolset = typeof TOOLSETS[number];
 
-/** MCP tool annotations, all stated explicitly for every tool. */
+/**
+ * MCP tool annotations, all stated explicitly for every row (`tools/list` leaves out the ones a
+ * client reads the same without them: see `listedAnnotations`).
+ */
 export interface ToolAnnotations {
   readOnlyHint: boolean;
   destructiveHint: boolean;

@@ -9,7 +9,8 @@ import type { Tool, Toolset } from "./tool.ts";
 import { TOOLSETS } from "./tool.ts";
 
 /**
- * The everyday set, on when nothing is configured. Every other toolset (including the ones
+ * The everyday set, on when nothing is configured (and named by {@link DEFAULT_WORD}). Every
+ * other toolset (`provision` with the tools that create guests or fetch images, and the ones
  * later added to {@link TOOLSETS}) is off until named.
  */
 export const DEFAULT_TOOLSETS: readonly Toolset[] = [
@@ -26,6 +27,9 @@ export const DEFAULT_TOOLSETS: readonly Toolset[] = [
 /** The word that selects every toolset. */
 export const ALL_TOOLSETS = "all";
 
+/** The word that selects the everyday set, e.g. `default,provision`. */
+export const DEFAULT_WORD = "default";
+
 /** A toolset name (or `all`) that does not exist; the message lists the known ones. */
 export class ToolsetError extends Error {
   /** @param message What was wrong and which names are allowed. */
@@ -37,18 +41,22 @@ export class ToolsetError extends Error {
 
 /** What each toolset name accepts, in words (config docs and errors). */
 export function allowedToolsets(): string {
-  return `"${ALL_TOOLSETS}" or toolset names among ${TOOLSETS.join(", ")}`;
+  return `"${ALL_TOOLSETS}", "${DEFAULT_WORD}" (the everyday set) or toolset names among ${
+    TOOLSETS.join(", ")
+  }`;
 }
 
-/** Why `name` is not a toolset name (or `all`); undefined when it is one. */
+/** Why `name` is not a toolset name (or `all`, `default`); undefined when it is one. */
 export function toolsetProblem(name: string): string | undefined {
-  if (name === ALL_TOOLSETS || (TOOLSETS as readonly string[]).includes(name)) return undefined;
+  if (name === ALL_TOOLSETS || name === DEFAULT_WORD) return undefined;
+  if ((TOOLSETS as readonly string[]).includes(name)) return undefined;
   return `unknown toolset "${name}": use ${allowedToolsets()}`;
 }
 
 /**
- * Resolves a list of names (`["guests", "tasks"]`, `["all"]`) to toolsets; undefined or an
- * empty list means the default set. Throws {@link ToolsetError} for an unknown name.
+ * Resolves a list of names (`["guests", "tasks"]`, `["all"]`, `["default", "provision"]`) to
+ * toolsets; undefined or an empty list means the default set, and `default` adds it to the
+ * others named. Throws {@link ToolsetError} for an unknown name.
  */
 export function resolveToolsets(names: readonly string[] | undefined): ReadonlySet<Toolset> {
   if (!names || names.length === 0) return new Set(DEFAULT_TOOLSETS);
@@ -59,7 +67,8 @@ export function resolveToolsets(names: readonly string[] | undefined): ReadonlyS
     const problem = toolsetProblem(name);
     if (problem) throw new ToolsetError(problem[0].toUpperCase() + problem.slice(1));
     if (name === ALL_TOOLSETS) return new Set(TOOLSETS);
-    out.add(name as Toolset);
+    if (name === DEFAULT_WORD) DEFAULT_TOOLSETS.forEach((t) => out.add(t));
+    else out.add(name as Toolset);
   }
   return out.size ? out : new Set(DEFAULT_TOOLSETS);
 }
