@@ -23,7 +23,7 @@ const change = defineMutation({
   description:
     "POST, PUT or DELETE any Proxmox API path, checked against the official schema first. Use " +
     "only where no other tool fits. Deletes and risky paths need confirmation; cluster-wide " +
-    "paths need allow_cluster_changes in the server config. Find paths with api_search.",
+    "ones need allow_cluster_changes (server config). Paths: api_search.",
   toolset: "api",
   privilege: "whatever the path needs (see api_search)",
   destructive: true,

@@ -226,7 +226,7 @@ const ctCreate = defineMutation({
   name: "ct_create",
   title: "Create container",
   description:
-    "Create an unprivileged LXC container from an ostemplate volume (storage_content content=vztmpl). Omitted node/vmid/storage are picked.",
+    "Create an LXC container (unprivileged by default) from an ostemplate volume (storage_content content=vztmpl). Omitted node/vmid/storage are picked.",
   toolset: "provision",
   privilege: "VM.Allocate on /vms/{vmid}, Datastore.AllocateSpace on the storage",
   destructive: false,
