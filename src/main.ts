@@ -4,7 +4,7 @@
  * @module
  */
 import { HELP, parseCli, UsageError } from "./cli/args.ts";
-import { listTools, runSimulator, serveStdio } from "./cli/commands.ts";
+import { serveStdio } from "./cli/serve_stdio.ts";
 import { ConfigError } from "./config/mod.ts";
 import { maskSecretLike } from "./safety/redact.ts";
 import { listenFromEnv } from "./server/http_address.ts";
@@ -40,12 +40,15 @@ export async function main(argv: string[]): Promise<number> {
         return await healthcheck(cli);
       }
       case "tools":
-        console.log(await listTools(cli));
+        console.log(await (await import("./cli/commands.ts")).listTools(cli));
         return 0;
       case "call":
         return await (await import("./cli/call.ts")).callTool(cli, logger);
       case "simulator":
-        await runSimulator(logger, { port: cli.port, seed: cli.seed });
+        await (await import("./cli/commands.ts")).runSimulator(logger, {
+          port: cli.port,
+          seed: cli.seed,
+        });
         return 0;
       case "demo": {
         const { runDemo } = await import("./cli/demo.ts");

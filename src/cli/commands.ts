@@ -1,12 +1,10 @@
 /**
- * The subcommands: serve over stdio, list tools, call one tool, run the simulator.
+ * The subcommands that list tools and run the simulator, and the startup line's safety part
+ * (serving on stdio is `serve_stdio.ts`).
  *
  * @module
  */
-import { type Backend, buildServer, buildUnavailableServer, openBackend } from "../server/app.ts";
-import { InFlight } from "../server/in_flight.ts";
-import type { McpServer } from "../server/sdk.ts";
-import { LineTransport } from "../server/stdio_transport.ts";
+import type { Backend } from "../server/app.ts";
 import { freezeMessage } from "../safety/freeze.ts";
 import { describeApproval } from "../safety/settings.ts";
 import { ConfigError, loadConfig } from "../config/mod.ts";
@@ -16,66 +14,7 @@ import { catalogueSource } from "../server/tool_source.ts";
 import { type ToolMeta, TOOLSETS } from "../tools/tool.ts";
 import { table } from "../tools/format.ts";
 import type { Logger } from "../util/log.ts";
-import { VERSION } from "../version.ts";
 import { type CliArgs, listingFlags } from "./args.ts";
-import { connectServer } from "../server/connect.ts";
-
-/** How long calls in flight may finish after stdin ends, before they are cancelled. */
-const STDIO_FINISH_MS = 600;
-/** How long cancelled calls get to record their outcome (audit log) before the process exits. */
-const STDIO_CANCEL_MS = 250;
-
-/**
- * Serves MCP over stdio until stdin ends or a signal arrives. An invalid configuration does not
- * stop it: the server then answers every call with the problem and its fix. When stdin ends,
- * calls in flight get {@link STDIO_FINISH_MS} to finish, the rest are cancelled (their audit
- * records written), and the process can exit within a second.
- */
-export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
-  const inFlight = new InFlight();
-  let backend: Backend | undefined;
-  let server: McpServer;
-  let description: string;
-  try {
-    backend = await openBackend({
-      configPath: cli.config,
-      simulator: cli.simulator,
-      readOnly: cli.readOnly || undefined,
-      listing: listingFlags(cli),
-      simulatorTaskMs: 1500,
-      logger,
-    });
-    server = buildServer(backend, logger, { inFlight });
-    description = `backend ${backend.description}; ${
-      backend.readOnly ? "read-only" : `changes allowed; ${safetyLine(backend)}`
-    }`;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    logger.log("error", err.message);
-    server = buildUnavailableServer(err.forAssistant(), logger);
-    description = "NOT CONFIGURED: every tool call answers with the configuration problem";
-  }
-  const transport = new LineTransport({ logger });
-  const ended = Promise.withResolvers<void>();
-  transport.onEnd = () => ended.resolve();
-  const stop = () => ended.resolve();
-  Deno.addSignalListener("SIGINT", stop);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
-  try {
-    await connectServer(server, transport);
-    logger.log("info", `proxmox-mcp ${VERSION} serving MCP on stdio; ${description}`);
-    await ended.promise;
-    // Requests read before the end get a moment to be answered; the rest are cancelled.
-    const left = await transport.answered(STDIO_FINISH_MS);
-    if (left) logger.log("warning", `stdin closed: cancelling ${left} request(s) in flight`);
-    await server.close(); // aborts the calls still running
-    await inFlight.drain(STDIO_CANCEL_MS);
-  } finally {
-    Deno.removeSignalListener("SIGINT", stop);
-    if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
-    await backend?.[Symbol.asyncDispose]();
-  }
-}
 
 /** How changes are confirmed, where the kill switch is, and whether it is on (startup line). */
 export function safetyLine(backend: Backend): string {

@@ -101,6 +101,11 @@ interface Entry {
 /** How often the state folder is read for terminal decisions while requests wait. */
 const FOLDER_POLL_MS = 250;
 
+/** The approval channels a process has by itself: the terminal, when there is a state folder. */
+export function localChannels(dir: StateDir | undefined): string[] {
+  return dir ? ["terminal: proxmox-mcp approvals"] : [];
+}
+
 /** The board of this process; mirrors requests into the state folder when given one. */
 export class LocalApprovals implements ApprovalBoard {
   #entries = new Map<string, Entry>();
@@ -112,7 +117,7 @@ export class LocalApprovals implements ApprovalBoard {
   constructor(opts: { clock: Clock; dir?: StateDir }) {
     this.#clock = opts.clock;
     this.#dir = opts.dir;
-    if (opts.dir) this.#channels.push("terminal: proxmox-mcp approvals");
+    this.#channels.push(...localChannels(opts.dir));
   }
 
   channels(): string[] {

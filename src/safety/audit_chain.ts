@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { createHmac } from "node:crypto";
+import { hmacSha256, toHex } from "../util/sha256.ts";
 
 /** `prev` of the first line of a log. */
 export const GENESIS = "0".repeat(64);
@@ -31,7 +31,7 @@ export interface AuditHead {
 
 /** HMAC-SHA256 of `text` under `key`, hex. */
 export function macHex(key: Uint8Array, text: string): string {
-  return createHmac("sha256", key).update(text).digest("hex");
+  return toHex(hmacSha256(key, text));
 }
 
 /** The line for `record` as line `seq` after `prev`, with its MAC. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256, toHex } from "../util/sha256.ts";
 
 /** JSON text of `value` with object keys sorted at every level and undefined values dropped. */
 export function canonicalJson(value: unknown): string {
@@ -24,5 +24,5 @@ function sortKeys(value: unknown): unknown {
 
 /** Hex SHA-256 of a UTF-8 string. */
 export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+  return toHex(sha256(text));
 }

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { equalBytes, hmacSha256 } from "../util/sha256.ts";
 import type { Clock } from "../util/clock.ts";
 
 /** Why a token was not accepted. */
@@ -122,7 +122,7 @@ export class ConfirmationTokens {
     const want = this.#mac(body);
     if (
       !given || fromB64url(body) === undefined || given.length !== want.length ||
-      !timingSafeEqual(given, want)
+      !equalBytes(given, want)
     ) {
       return {
         ok: false,
@@ -192,12 +192,11 @@ export class ConfirmationTokens {
 
   /** What a token carries for `session` (keyed, so the session's identity never appears). */
   #sessionHash(session: string): string {
-    const mac = createHmac("sha256", this.#secret).update(`session\0${session}`).digest();
-    return b64url(new Uint8Array(mac).subarray(0, 16));
+    return b64url(hmacSha256(this.#secret, `session\0${session}`).subarray(0, 16));
   }
 
   #mac(body: string): Uint8Array {
-    return new Uint8Array(createHmac("sha256", this.#secret).update(body).digest());
+    return hmacSha256(this.#secret, body);
   }
 
   #sign(body: string): string {

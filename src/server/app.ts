@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { ConfigError, configSchema, denoEnv, loadConfig } from "../config/mod.ts";
+import { ConfigError, configSchema, denoEnv } from "../config/mod.ts";
 import { readEnv } from "../config/env.ts";
-import { toClientOptions } from "../config/mod.ts";
 import { ProxmoxClient } from "../proxmox/client.ts";
-import { chooseTls, type TlsMode } from "../proxmox/tls_mode.ts";
+import type { TlsMode } from "../proxmox/tls_mode.ts";
+import { type Connection, openConnection } from "./connection.ts";
 import { describeApproval, type SafetyConfig, safetySettings } from "../safety/settings.ts";
 import { modeRefusal } from "../safety/mode.ts";
 import { memorySafety, openSafety, type Safety, safetyPipeline } from "../safety/stages.ts";
@@ -28,9 +28,11 @@ import {
   type SessionNarrowing,
 } from "./listing.ts";
 import { selectTools } from "../tools/toolsets.ts";
-import { catalogueSource, rowSource } from "./tool_source.ts";
+import { catalogueSource } from "./tool_source.ts";
+import { rowSource } from "./row_source.ts";
 import type { InFlight } from "./in_flight.ts";
 import { createMcpServer } from "./mcp_server.ts";
+import { confirmationInstructions } from "./instructions.ts";
 import { PrivilegeCache } from "./privilege_filter.ts";
 import type { McpServer } from "./sdk.ts";
 
@@ -108,47 +110,31 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
       },
     };
   }
-  const loaded = await loadConfig({ path: opts.configPath });
-  for (const w of loaded.warnings) opts.logger.log("warning", w);
-  const tls = chooseTls(loaded.config);
-  const client = new ProxmoxClient(
-    await toClientOptions(loaded.config, {
-      logger: opts.logger,
-      clock: opts.clock,
-      ...(tls.transport ? { transport: tls.transport } : {}),
-    }),
-  );
-  const readOnly = opts.readOnly || loaded.config.read_only;
-  const listing = resolveListing(loaded.config, opts.listing);
-  if (!readOnly && !loaded.config.audit_log) {
-    opts.logger.log(
-      "warning",
-      "Changes are allowed but audit_log is not set: the audit trail is kept in memory only",
-    );
-  }
-  const safety = await openSafety(safetySettings(loaded.config), {
-    clock: opts.clock ?? systemClock,
-    auditPath: loaded.config.audit_log,
-    auditKeyFile: loaded.config.audit_key_file,
+  return await withSafety(await openConnection(opts), opts.clock ?? systemClock, opts.logger);
+}
+
+/**
+ * The backend of `conn`: its safety state opened (audit log checked, state folder, approvals,
+ * kill switch). A log that fails its check refuses changes; reads go on.
+ */
+export async function withSafety(conn: Connection, clock: Clock, logger: Logger): Promise<Backend> {
+  const { client, config } = conn;
+  const safety = await openSafety(safetySettings(config), {
+    clock,
+    auditPath: config.audit_log,
+    auditKeyFile: config.audit_key_file,
   });
-  if (safety.audit.problem) {
-    opts.logger.log("error", `Changes are refused: ${safety.audit.problem}`);
-  }
-  const fallbacks = loaded.config.fallback_hosts ?? [];
-  const failover = fallbacks.length ? `, failing over to ${fallbacks.join(", ")}` : "";
+  if (safety.audit.problem) logger.log("error", `Changes are refused: ${safety.audit.problem}`);
   return {
     client,
     safety,
-    tls: tls.mode,
-    description:
-      `${loaded.config.host}:${loaded.config.port}${failover} (${loaded.source}; ${tls.description})`,
-    defaultNode: loaded.config.node,
-    webUrl: `https://${
-      loaded.config.host.includes(":") ? `[${loaded.config.host}]` : loaded.config.host
-    }:${loaded.config.port}`,
-    readOnly,
-    listing,
-    approverToken: loaded.config.approver_token,
+    tls: conn.tls,
+    description: conn.description,
+    defaultNode: conn.defaultNode,
+    webUrl: conn.webUrl,
+    readOnly: conn.readOnly,
+    listing: conn.listing,
+    approverToken: conn.approverToken,
     // deno-lint-ignore require-await
     async [Symbol.asyncDispose]() {
       client.close();
@@ -249,12 +235,9 @@ export function buildServer(
     },
     elicitTimeoutMs: safety.settings.confirmTimeoutMs,
     subscriptionPollMs: opts.subscriptionPollMs,
-    instructions:
-      `Confirmation here: ${
-        describeApproval(safety.settings.approval, safety.approvals.channels())
-      }. When a call waits for a person's approval, tell the user where to approve; a rejected or ` +
-      "expired request changed nothing. While an operator has frozen changes every change is " +
-      "refused; reads still work.",
+    instructions: confirmationInstructions(
+      describeApproval(safety.settings.approval, safety.approvals.channels()),
+    ),
     context: (signal, extras) => ({
       api: backend.client,
       inventory,

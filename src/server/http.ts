@@ -20,6 +20,7 @@ import {
 } from "./http_guard.ts";
 import { RequestCounter, type Session, SessionTable } from "./http_sessions.ts";
 import { screenLine } from "./jsonrpc_guard.ts";
+import { checkRequestParams } from "./request_params.ts";
 import { NarrowingError, narrowingFromHeaders, type SessionNarrowing } from "./listing.ts";
 import type { McpServer } from "./sdk.ts";
 
@@ -254,7 +255,10 @@ async function handlePost(s: Served, req: Request): Promise<Response> {
     return jsonRpcError(413, `Payload too large: request bodies are limited to ${s.maxBody} bytes`);
   }
   // The same screening as stdio: malformed JSON-RPC gets a readable JSON-RPC error.
-  const screened = screenLine(read.trim() ? read : "(empty body)", { initialized: true });
+  const screened = screenLine(read.trim() ? read : "(empty body)", {
+    initialized: true,
+    checkParams: checkRequestParams,
+  });
   if (screened.replies.length) {
     const answer = screened.replies.length === 1 ? screened.replies[0] : screened.replies;
     return new Response(JSON.stringify(answer), {

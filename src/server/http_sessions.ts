@@ -5,7 +5,8 @@
  * @module
  */
 import type { Logger } from "../util/log.ts";
-import { type McpServer, WebStandardStreamableHTTPServerTransport } from "./sdk.ts";
+import type { McpServer } from "./sdk.ts";
+import { WebStandardStreamableHTTPServerTransport } from "./sdk_http.ts";
 import { connectServer } from "./connect.ts";
 
 /** One MCP session. */

@@ -3,12 +3,13 @@
  * an answer (JSON-RPC 2.0), with a readable message: parse errors, batches (MCP has none), two
  * messages on one line, a missing or non-string `method`, `jsonrpc` other than "2.0", `params`
  * that is not an object, parameters that do not fit the method, and requests sent before
- * `initialize`. What passes goes on to the SDK unchanged.
+ * `initialize`. What passes goes on to the SDK unchanged. The check of each method's parameters
+ * is plugged in (`GuardState.checkParams`, see `request_params.ts`), because the SDK schemas it
+ * uses take a tenth of a second to load, which a server answering its first `tools/list` early
+ * does not wait for.
  *
  * @module
  */
-import { ClientRequestSchema } from "./sdk.ts";
-
 /** JSON-RPC error codes used here. */
 export const RPC = {
   parseError: -32700,
@@ -38,14 +39,14 @@ export interface Screened {
 /** Per-connection state: requests other than initialize and ping wait for `initialize`. */
 export interface GuardState {
   initialized: boolean;
+  /** Checks a request's parameters against its method; a problem comes back as -32602. */
+  checkParams?: ParamsCheck;
 }
 
-const BEFORE_INIT = new Set(["initialize", "ping"]);
+/** What is wrong with the parameters of `request` (method and params), or undefined. */
+export type ParamsCheck = (request: { method: string; params?: unknown }) => string | undefined;
 
-/** The SDK's schema of each client request, by method. */
-const REQUEST_SCHEMAS = new Map(
-  ClientRequestSchema.options.map((s) => [s.shape.method.value as string, s]),
-);
+const BEFORE_INIT = new Set(["initialize", "ping"]);
 
 /** An error answer with `id` (null when the id is unknown). */
 export function rpcError(id: RequestId | null, code: number, message: string): RpcErrorAnswer {
@@ -88,15 +89,6 @@ function splitValues(text: string): string[] | undefined {
     } else if (depth === 0 && !/\s/.test(c)) return undefined;
   }
   return depth === 0 && parts.length ? parts : undefined;
-}
-
-/** Readable text of the first few problems zod found. */
-function describeIssues(
-  issues: readonly { path: readonly PropertyKey[]; message: string }[],
-): string {
-  return issues.slice(0, 3).map((i) =>
-    `${i.path.length ? i.path.map(String).join(".") : "message"}: ${i.message}`
-  ).join("; ");
 }
 
 /** Screens one message (already parsed); returns the answer when it must not go on. */
@@ -156,17 +148,9 @@ function screenOne(
       `Invalid Request: ${msg.method} before initialize: the session starts with an initialize request`,
     );
   }
-  const schema = REQUEST_SCHEMAS.get(msg.method);
-  if (schema) {
-    const { jsonrpc: _j, id: _i, ...request } = msg;
-    const parsed = schema.safeParse(request);
-    if (!parsed.success) {
-      return rpcError(
-        id,
-        RPC.invalidParams,
-        `Invalid params for ${msg.method}: ${describeIssues(parsed.error.issues)}`,
-      );
-    }
+  const problem = state.checkParams?.(msg as { method: string; params?: unknown });
+  if (problem) {
+    return rpcError(id, RPC.invalidParams, `Invalid params for ${msg.method}: ${problem}`);
   }
   if (msg.method === "initialize") state.initialized = true;
   return undefined;

@@ -35,7 +35,7 @@ import {
   type ServerRequest,
   SetLevelRequestSchema,
 } from "./sdk.ts";
-import { VERSION } from "../version.ts";
+import { SERVER_INFO, serverInstructions } from "./instructions.ts";
 
 /** Per-call facilities the server offers a tool context. */
 export interface CallExtras {
@@ -78,14 +78,6 @@ export interface ServerOptions {
   offReason?: (name: string) => string | undefined;
 }
 
-const INSTRUCTIONS =
-  "Tools for a Proxmox VE cluster. Guests (VMs and containers) are addressed by VMID; the node is looked up. " +
-  "Lists are paged: pass next_cursor to continue. Sizes are bytes, cpu is a fraction of the cores. " +
-  "Tools that change the cluster check first and take dry_run=true to show their plan; destructive ones " +
-  "need a confirmation: the user is asked, or the first call returns a plan and a confirmation_token to " +
-  "repeat the same call with once the user agreed. A change answers status done, started (a task " +
-  "runs, not waited for), running (the wait ended first), dry_run or confirmation_required.";
-
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -103,20 +95,14 @@ export function createMcpServer(opts: ServerOptions): McpServer {
     if (hiddenFor?.held !== held) hiddenFor = { held, hidden: hiddenTools(visible, held) };
     return hiddenFor.hidden;
   };
-  const server = new McpServer(
-    { name: "proxmox-mcp", title: "Proxmox VE", version: VERSION },
-    {
-      instructions: [
-        opts.unavailable
-          ? `${opts.unavailable}\n\nUntil this is fixed every tool answers with this message.`
-          : undefined,
-        INSTRUCTIONS,
-        opts.instructions,
-        privileges ? privilegeLine(hidden()) : undefined,
-      ].filter(Boolean).join(" "),
-      capabilities: { logging: {}, ...(privileges ? { tools: { listChanged: true } } : {}) },
-    },
-  );
+  const server = new McpServer(SERVER_INFO, {
+    instructions: serverInstructions({
+      unavailable: opts.unavailable,
+      extra: opts.instructions,
+      hidden: privileges ? hidden() : undefined,
+    }),
+    capabilities: { logging: {}, ...(privileges ? { tools: { listChanged: true } } : {}) },
+  });
   // One server per MCP session (stdio: the process; HTTP: each session): its random identity,
   // plus the authenticated caller when the transport names one, binds confirmation tokens.
   const instance = crypto.randomUUID();
@@ -275,15 +261,6 @@ export function createMcpServer(opts: ServerOptions): McpServer {
     registerPrompts(server, host);
   }
   return server;
-}
-
-/** The instructions' line about privilege-aware listing. */
-function privilegeLine(hidden: ReadonlyMap<string, string[]>): string {
-  if (!hidden.size) {
-    return "Tools whose Proxmox privilege this identity lacks are left out of the tool list.";
-  }
-  const list = [...hidden].map(([name, privs]) => `${name} (${privs.join("/")})`).join(", ");
-  return `Hidden because this identity lacks their Proxmox privilege: ${list}.`;
 }
 
 /** A loose `tools/call` schema: the parameters are checked by {@link readCallParams}. */

@@ -1,7 +1,7 @@
 /**
  * The MCP SDK's server-side entry points, imported in one place with the type hints Deno needs:
  * without a `@ts-types` line each SDK import would be typed `any`. Client-side pieces live in
- * `sdk_client.ts` so the server does not load them.
+ * `sdk_client.ts` and the HTTP transport in `sdk_http.ts`, so a stdio server loads neither.
  *
  * @module
  */
@@ -9,8 +9,6 @@
 export { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 // @ts-types="@modelcontextprotocol/sdk/server/completable"
 export { completable } from "@modelcontextprotocol/sdk/server/completable.js";
-// @ts-types="@modelcontextprotocol/sdk/server/stdio"
-export { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 export type {
   CallToolResult,
@@ -26,8 +24,6 @@ export type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 export type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="@modelcontextprotocol/sdk/shared/protocol"
 export type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-// @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
-export { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 export {
   CallToolResultSchema,

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type GuardState, RPC, rpcError, screenLine } from "./jsonrpc_guard.ts";
+import { type GuardState, type ParamsCheck, RPC, rpcError, screenLine } from "./jsonrpc_guard.ts";
 import type { JSONRPCMessage, Transport } from "./sdk.ts";
 import type { Logger } from "../util/log.ts";
 
@@ -52,12 +52,21 @@ export class LineTransport implements Transport {
   readonly #unanswered = new Set<string | number>();
   #answered?: () => void;
 
-  constructor(opts: { streams?: StdioStreams; logger?: Logger } = {}) {
+  constructor(opts: { streams?: StdioStreams; logger?: Logger; checkParams?: ParamsCheck } = {}) {
     this.#streams = opts.streams ?? {
       input: Deno.stdin.readable,
       write: (bytes) => writeAll(Deno.stdout, bytes),
     };
     this.#logger = opts.logger;
+    this.#state.checkParams = opts.checkParams;
+  }
+
+  /**
+   * Checks the parameters of every request read from now on with `check` (before, only the
+   * JSON-RPC shape is checked: see `EarlyAnswers`, which checks what it held back).
+   */
+  checkParamsWith(check: ParamsCheck): void {
+    this.#state.checkParams = check;
   }
 
   /** Starts reading; returns at once (reading goes on in the background). */

@@ -12,8 +12,13 @@
  *
  * @module
  */
-import type { Tool, ToolAnnotations, ToolMeta } from "../tools/tool.ts";
-import type { ToolSource } from "./tool_source.ts";
+import type { Tool, ToolMeta } from "../tools/tool.ts";
+import {
+  listedAnnotations,
+  type ListFilter,
+  toolListAnswer,
+  type ToolSource,
+} from "./tool_source.ts";
 import { MUTATION_STATUS } from "../safety/change.ts";
 import { ListToolsRequestSchema, type McpServer, toJsonSchemaCompat } from "./sdk.ts";
 
@@ -124,22 +129,6 @@ function isStringType(value: unknown): boolean {
   return typeof v === "object" && v !== null && v.type === "string" && Object.keys(v).length === 1;
 }
 
-/**
- * Annotations as listed: `readOnlyHint` always, `destructiveHint` always on a tool that is not
- * read-only (clients rely on both), and the other hints only where they differ from the MCP
- * defaults (`idempotentHint: false`, `openWorldHint: true`). On a read-only tool the spec gives
- * `destructiveHint` and `idempotentHint` no meaning, so they are left out.
- */
-export function listedAnnotations(a: ToolAnnotations): Record<string, boolean> {
-  const out: Record<string, boolean> = { readOnlyHint: a.readOnlyHint };
-  if (!a.readOnlyHint) {
-    out.destructiveHint = a.destructiveHint;
-    if (a.idempotentHint) out.idempotentHint = true;
-  }
-  if (!a.openWorldHint) out.openWorldHint = false;
-  return out;
-}
-
 /** Renders the `tools/list` entries of `tools`, in order. */
 export function renderToolList(tools: readonly Tool[]): ListedTool[] {
   return tools.map((t) => ({
@@ -152,31 +141,16 @@ export function renderToolList(tools: readonly Tool[]): ListedTool[] {
   }));
 }
 
-/** Rows left out of the list at the moment (privilege-aware listing). */
-export interface ListFilter {
-  /** Brings what `hidden` knows up to date (e.g. reads the identity's privileges). */
-  ensure(): Promise<void>;
-  hidden(): ReadonlySet<string>;
-}
-
-/**
- * Makes `server` answer `tools/list` with the entries of `rows` from `source` minus what
- * `filter` hides, taken once per hidden set and reused after.
- */
+/** Makes `server` answer `tools/list` with {@link toolListAnswer}. */
 export function serveToolList(
   server: McpServer,
   source: ToolSource,
   rows: readonly ToolMeta[],
   filter?: ListFilter,
 ): void {
-  let rendered: { key: string; list: { tools: ListedTool[] } } | undefined;
-  server.server.setRequestHandler(ListToolsRequestSchema, async () => {
-    await filter?.ensure();
-    const hidden = filter?.hidden() ?? new Set<string>();
-    const key = [...hidden].sort().join(",");
-    if (rendered?.key !== key) {
-      rendered = { key, list: { tools: source.list(rows.filter((t) => !hidden.has(t.name))) } };
-    }
-    return rendered.list as { tools: (ListedTool & { inputSchema: { type: "object" } })[] };
-  });
+  const answer = toolListAnswer(source, rows, filter);
+  server.server.setRequestHandler(
+    ListToolsRequestSchema,
+    async () => (await answer()) as { tools: (ListedTool & { inputSchema: { type: "object" } })[] },
+  );
 }
