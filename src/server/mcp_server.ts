@@ -18,6 +18,7 @@ import { maskSecretLike, redact, redactStrings, redactText } from "../safety/red
 import { z } from "zod";
 import { nearest } from "../config/suggest.ts";
 import { describeError } from "./errors.ts";
+import { directHandlers } from "./connect.ts";
 import type { InFlight } from "./in_flight.ts";
 import { readHost } from "./features.ts";
 import { registerPrompts } from "./prompts.ts";
@@ -201,7 +202,7 @@ export function createMcpServer(opts: ServerOptions): McpServer {
   // a model can act on. The loose request schema keeps the SDK from answering malformed params
   // with raw validation output.
   const track = (p: Promise<CallToolResult>) => opts.inFlight ? opts.inFlight.track(p) : p;
-  server.server.setRequestHandler(CallToolRequestLoose, async (request, extra) => {
+  const callTool = async (request: { params?: unknown }, extra: Extra) => {
     const params = readCallParams(request.params);
     if (opts.unavailable) return toolError(opts.unavailable);
     const row = opts.offered.find((t) => t.name === params.name);
@@ -218,7 +219,9 @@ export function createMcpServer(opts: ServerOptions): McpServer {
     const parsed = tool.input.safeParse(params.arguments);
     if (!parsed.success) return toolError(invalidArguments(tool.name, parsed.error.issues));
     return track(runTool(tool, parsed.data as Record<string, unknown>, extra));
-  });
+  };
+  server.server.setRequestHandler(CallToolRequestLoose, callTool);
+  directHandlers.set(server, { "tools/call": callTool });
   serveToolList(
     server,
     opts.tools,

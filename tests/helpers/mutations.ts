@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { connectServer } from "../../src/server/connect.ts";
 import { ProxmoxClient } from "../../src/proxmox/client.ts";
 import { buildServer } from "../../src/server/app.ts";
 import { resolveListing, type SessionNarrowing } from "../../src/server/listing.ts";
@@ -144,7 +145,8 @@ export async function startMutationStack(opts: MutationStackOptions = {}): Promi
     },
   );
   const [a, b] = InMemoryTransport.createLinkedPair();
-  await server.connect(b);
+  // As the transports connect it: tools/call straight to the server's handler.
+  await connectServer(server, b);
   const client = new Client(
     { name: "mutation-tests", version: "1" },
     { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} },
