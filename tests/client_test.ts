@@ -516,6 +516,62 @@ Deno.test("ProxmoxClient  maps error answers to ProxmoxApiError", async (t) => {
   });
 });
 
+Deno.test("ProxmoxClient.getList()  reads a data list element by element", async (t) => {
+  const even = (e: unknown) => typeof e === "number" && e % 2 === 0 ? e * 10 : undefined;
+
+  await t.step("items of the list, in order, the parser's drops left out", async () => {
+    // A body sent in many small chunks, cut inside strings and numbers.
+    const text = JSON.stringify({ data: [1, 2, 'x"]', 4, { a: [6] }, 8] });
+    await using srv = loopback(() =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            for (let i = 0; i < text.length; i += 3) {
+              c.enqueue(new TextEncoder().encode(text.slice(i, i + 3)));
+            }
+            c.close();
+          },
+        }),
+      )
+    );
+    await using api = client(srv.url);
+    assert.deepEqual(await api.getList("/cluster/resources", { type: "vm" }, even), [20, 40, 80]);
+    assert.equal(srv.requests[0].query.get("type"), "vm");
+  });
+
+  await t.step("an answer whose data is not a list gives no items", async () => {
+    await using srv = loopback(() => json({ data: null }));
+    await using api = client(srv.url);
+    assert.deepEqual(await api.getList("/cluster/resources", undefined, even), []);
+  });
+
+  await t.step("a retried GET keeps only the items of the answer that succeeded", async () => {
+    let n = 0;
+    await using srv = loopback(() =>
+      n++ === 0 ? new Response("busy", { status: 503 }) : json({ data: [2, 4] })
+    );
+    await using api = client(srv.url);
+    assert.deepEqual(await api.getList("/cluster/resources", undefined, even), [20, 40]);
+    assert.equal(srv.requests.length, 2);
+  });
+
+  await t.step("a 200 that is not JSON and an error answer are refused like get()", async () => {
+    await using bad = loopback(() => new Response('{"data":[2,4'));
+    await using api = client(bad.url);
+    const err = await api.getList("/cluster/resources", undefined, even).catch((e) => e);
+    assert.ok(err instanceof ProxmoxApiError);
+    assert.match(err.message, /not JSON: check that host and port point at the Proxmox VE API/);
+    await using denied = loopback(() =>
+      json({ data: null, message: "Permission check failed (/, Sys.Audit)\n" }, { status: 403 })
+    );
+    await using api2 = client(denied.url);
+    const e2 = await api2.getList("/cluster/resources", undefined, even).catch((e) => e);
+    assert.ok(e2 instanceof ProxmoxApiError);
+    assert.equal(e2.status, 403);
+    assert.equal(e2.apiMessage, "Permission check failed (/, Sys.Audit)");
+  });
+});
+
 Deno.test("ProxmoxClient  times out and honours the caller's abort", async (t) => {
   await t.step("a timeout names the host and the time, and what to check", async () => {
     await using srv = loopback(async () => {

@@ -11,6 +11,11 @@ import { type ResourceFilter, selectResources } from "../src/tools/resource_quer
 
 /** A deterministic mixed inventory: nodes, storages, pools and guests in shuffled order. */
 function inventory(guests: number): ClusterResource[] {
+  return parseResources(rawInventory(guests));
+}
+
+/** {@link inventory} as the API sends it (VMIDs and numbers partly as strings), shuffled. */
+function rawInventory(guests: number): unknown[] {
   const out: unknown[] = [];
   const nodes = ["pve1", "pve2", "pve3", "pve10"];
   for (const n of nodes) out.push({ id: `node/${n}`, type: "node", node: n, status: "online" });
@@ -36,7 +41,7 @@ function inventory(guests: number): ClusterResource[] {
       template: i % 11 === 0 ? 1 : "",
     });
   }
-  return parseResources(out.reverse());
+  return out.reverse();
 }
 
 /** Natural order written for the oracle: digit runs compare as numbers, other text by code. */
@@ -170,6 +175,50 @@ Deno.test("ResourceSnapshot  indexes once and memoises bounded query results", a
       0,
     );
     assert.deepEqual(s.nearby(112, 3), [100, 110, 120]);
+  });
+});
+
+Deno.test("ResourceSnapshot.fromAnswer()  builds the snapshot that parsing then indexing builds", async (t) => {
+  const same = (a: ResourceSnapshot, b: ResourceSnapshot) => {
+    assert.deepEqual(a.all, b.all);
+    assert.equal(a.guestCount, b.guestCount);
+    for (
+      const [attribute, value] of [
+        ["type", "vm"],
+        ["type", "storage"],
+        ["node", "pve10"],
+        ["status", "running"],
+        ["tag", "lab"],
+        ["pool", "prod"],
+      ] as const
+    ) {
+      assert.deepEqual(a.lookup(attribute, value), b.lookup(attribute, value), value);
+    }
+    for (const r of b.all) {
+      assert.deepEqual(a.tags(r), b.tags(r));
+      assert.deepEqual(a.lowerTags(r), b.lowerTags(r));
+      if (r.vmid !== undefined) assert.deepEqual(a.guest(r.vmid), r);
+    }
+  };
+  const raw = rawInventory(300);
+
+  await t.step("from an answer in any order, malformed entries dropped", () => {
+    const messy = [null, 7, { type: "qemu" }, ...raw, { id: 5, type: "lxc" }];
+    same(ResourceSnapshot.fromAnswer(messy, 1), new ResourceSnapshot(parseResources(messy), 1));
+    assert.equal(ResourceSnapshot.fromAnswer(messy, 1).all.length, raw.length);
+  });
+
+  await t.step("from an answer already in snapshot order", () => {
+    const ordered = new ResourceSnapshot(parseResources(raw), 0).all;
+    same(ResourceSnapshot.fromAnswer(ordered, 0), new ResourceSnapshot(ordered, 0));
+  });
+
+  await t.step("an answer that is not a list is an empty snapshot", () => {
+    for (const data of [null, {}, "x"]) {
+      const s = ResourceSnapshot.fromAnswer(data, 3);
+      assert.equal(s.all.length, 0);
+      assert.equal(s.at, 3);
+    }
   });
 });
 

@@ -11,6 +11,7 @@ import { type Clock, systemClock } from "../util/clock.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
 import { type LoginForm, type Ticket, TicketSession } from "./auth.ts";
 import { encodeParams, type Params } from "./encode.ts";
+import { DataListReader, NotJsonError } from "./json_list.ts";
 import {
   classifyNetworkFailure,
   type EndpointFailure,
@@ -73,6 +74,9 @@ export interface ClientOptions {
   /** Jitter source in [0, 1) (injectable for tests). */
   random?: () => number;
 }
+
+/** Turns one element of an answer's `data` list into an item, or drops it (undefined). */
+export type ElementParser<T> = (element: unknown) => T | undefined;
 
 /** Per-call options. */
 export interface RequestOptions {
@@ -172,6 +176,21 @@ export class ProxmoxClient implements AsyncDisposable {
     return this.request<T>("GET", path, params, opts);
   }
 
+  /**
+   * GET `path` whose answer's `data` is a list, read element by element as the body arrives
+   * (see `json_list.ts`: the answer is never held whole) and turned into items by `parse`.
+   * Retried like {@link get}; a `data` that is not a list gives no items. A malformed answer is
+   * refused like by {@link get}.
+   */
+  getList<T>(
+    path: string,
+    params: Params | undefined,
+    parse: ElementParser<T>,
+    opts: RequestOptions = {},
+  ): Promise<T[]> {
+    return this.#request<T[]>("GET", path, params, opts, parse as ElementParser<unknown>);
+  }
+
   /** POST `params` as a form to `path`; never retried except once after a re-login. */
   post<T = unknown>(path: string, params?: Params, opts?: RequestOptions): Promise<T> {
     return this.request<T>("POST", path, params, opts);
@@ -209,11 +228,22 @@ export class ProxmoxClient implements AsyncDisposable {
    * including a 595 or 596 about another node, is the answer. When every endpoint failed, a
    * {@link ProxmoxEndpointsError} lists each one.
    */
-  async request<T = unknown>(
+  request<T = unknown>(
     method: HttpMethod,
     path: string,
     params?: Params,
     opts: RequestOptions = {},
+  ): Promise<T> {
+    return this.#request<T>(method, path, params, opts);
+  }
+
+  /** {@link request}; with `list`, a successful answer's `data` list is read into items. */
+  async #request<T>(
+    method: HttpMethod,
+    path: string,
+    params: Params | undefined,
+    opts: RequestOptions,
+    list?: ElementParser<unknown>,
   ): Promise<T> {
     if (!path.startsWith("/") || path.includes("?")) {
       throw new TypeError(`API path must start with "/" and carry no query string: ${path}`);
@@ -236,7 +266,16 @@ export class ProxmoxClient implements AsyncDisposable {
         continue;
       }
       try {
-        outcome = await this.#attempt(index, method, path, params, ticket, signal, progress.round);
+        outcome = await this.#attempt(
+          index,
+          method,
+          path,
+          params,
+          ticket,
+          signal,
+          progress.round,
+          list,
+        );
       } catch (e) {
         await this.#recover(e, index, false, method, path, progress, signal);
         continue;
@@ -337,6 +376,7 @@ export class ProxmoxClient implements AsyncDisposable {
     ticket: Ticket | undefined,
     signal: AbortSignal | undefined,
     attempt: number,
+    list: ElementParser<unknown> | undefined,
   ): Promise<Outcome> {
     const headers = new Headers({ Accept: "application/json" });
     if (this.#auth.type === "token") {
@@ -347,7 +387,7 @@ export class ProxmoxClient implements AsyncDisposable {
     }
     const logFields: Record<string, unknown> = { attempt };
     if (this.#endpoints.length > 1) logFields.endpoint = this.#endpoints[index].target;
-    const { status, reason, text } = await this.#exchange(
+    const { status, reason, text, items } = await this.#exchange(
       index,
       method,
       path,
@@ -355,14 +395,20 @@ export class ProxmoxClient implements AsyncDisposable {
       headers,
       signal,
       logFields,
+      list,
     );
     if (status === 401) {
       return { unauthorized: this.#unauthorized(method, path, reason, text, ticket), ticket };
     }
+    if (items === "not JSON") throw notJson(status, method, path);
+    if (items) return { data: items };
     return { data: parseAnswer(status, reason, text, method, path) };
   }
 
-  /** Sends a request and reads the whole body, mapping network failures to typed errors. */
+  /**
+   * Sends a request and reads the whole body, mapping network failures to typed errors. With
+   * `list`, a successful answer's `data` list is read into `items` as it arrives instead.
+   */
   async #exchange(
     index: number,
     method: HttpMethod,
@@ -371,7 +417,8 @@ export class ProxmoxClient implements AsyncDisposable {
     headers: Headers,
     signal: AbortSignal | undefined,
     logFields: Record<string, unknown>,
-  ): Promise<{ status: number; reason: string; text: string }> {
+    list?: ElementParser<unknown>,
+  ): Promise<{ status: number; reason: string; text: string; items?: unknown[] | "not JSON" }> {
     const endpoint = this.#endpoints[index];
     const encoded = encodeParams(params);
     let url = `${endpoint.origin}${API_PREFIX}${path}`;
@@ -390,7 +437,12 @@ export class ProxmoxClient implements AsyncDisposable {
       const response = await this.#transport(
         new Request(url, { method, headers, body, signal: combined }),
       );
-      const text = await abortable(response.text(), combined, () => response.body?.cancel());
+      const cancel = () => response.body?.cancel();
+      const ok = response.status >= 200 && response.status <= 299;
+      const items = list && ok
+        ? await abortable(readList(response, list), combined, cancel)
+        : undefined;
+      const text = items ? "" : await abortable(response.text(), combined, cancel);
       this.#logger.log("debug", "proxmox request", {
         method,
         path,
@@ -398,7 +450,7 @@ export class ProxmoxClient implements AsyncDisposable {
         ms: Math.round(performance.now() - started),
         ...logFields,
       });
-      return { status: response.status, reason: response.statusText, text };
+      return { status: response.status, reason: response.statusText, text, items };
     } catch (e) {
       const error = this.#networkError(e, endpoint.target, method, path, signal, timeout);
       this.#logger.log("debug", "proxmox request failed", {
@@ -544,6 +596,41 @@ export function isTransient(error: unknown): boolean {
   return error instanceof ProxmoxApiError && RETRY_STATUSES.has(error.status);
 }
 
+/** The items of a successful answer's `data` list, read from the body chunk by chunk. */
+async function readList(
+  response: Response,
+  parse: ElementParser<unknown>,
+): Promise<unknown[] | "not JSON"> {
+  const items: unknown[] = [];
+  const reader = new DataListReader((element) => {
+    const item = parse(element);
+    if (item !== undefined) items.push(item);
+  });
+  try {
+    if (response.body) {
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body) reader.push(decoder.decode(chunk, { stream: true }));
+      reader.push(decoder.decode());
+    }
+    reader.end();
+  } catch (e) {
+    if (!(e instanceof NotJsonError)) throw e;
+    await response.body?.cancel().catch(() => {});
+    return "not JSON";
+  }
+  return items;
+}
+
+function notJson(status: number, method: HttpMethod, path: string): ProxmoxApiError {
+  return new ProxmoxApiError({
+    status,
+    method,
+    path,
+    apiMessage: "the answer is not JSON",
+    hint: "check that host and port point at the Proxmox VE API (pveproxy, port 8006)",
+  });
+}
+
 /** Returns `data` of a successful answer or throws a {@link ProxmoxApiError}. */
 function parseAnswer(
   status: number,
@@ -561,13 +648,7 @@ function parseAnswer(
   try {
     body = JSON.parse(text);
   } catch {
-    throw new ProxmoxApiError({
-      status,
-      method,
-      path,
-      apiMessage: "the answer is not JSON",
-      hint: "check that host and port point at the Proxmox VE API (pveproxy, port 8006)",
-    });
+    throw notJson(status, method, path);
   }
   return isRecord(body) ? body.data ?? null : null;
 }

@@ -170,15 +170,28 @@ export class ResourceSnapshot {
     tag: new Map(),
     pool: new Map(),
   };
-  #tags = new Map<ClusterResource, TagInfo>();
+  /** Split tag lists by the `tags` text they came from (few distinct ones per cluster). */
+  #tags = new Map<string, TagInfo>();
   #memo = new Map<string, unknown>();
 
+  /** Indexes `entries` (parsed; copied into snapshot order when not in it). */
   constructor(entries: readonly ClusterResource[], at: number) {
     this.at = at;
-    this.all = isSorted(entries) ? entries : [...entries].sort(snapshotOrder);
+    this.all = inSnapshotOrder(entries);
+    this.#indexAll();
+  }
+
+  /** Parses (as {@link parseResources} does) and indexes a `/cluster/resources` answer. */
+  static fromAnswer(data: unknown, at: number): ResourceSnapshot {
+    return new ResourceSnapshot(parseResources(data), at);
+  }
+
+  #indexAll(): void {
     const { type, node, status, tag, pool } = this.#index;
-    const tagCache = new Map<string, TagInfo>();
-    for (const r of this.all) {
+    const tagInfo = this.#tags;
+    const all = this.all;
+    for (let i = 0; i < all.length; i++) {
+      const r = all[i];
       add(type, r.type, r);
       if (r.type === "qemu" || r.type === "lxc") {
         add(type, "vm", r);
@@ -192,13 +205,12 @@ export class ResourceSnapshot {
         if (name !== r.pool) add(pool, name, r);
       }
       if (r.tags) {
-        let info = tagCache.get(r.tags);
+        let info = tagInfo.get(r.tags);
         if (!info) {
           const tags = splitTags(r.tags);
           info = { tags, lower: [...new Set(tags.map((t) => t.toLowerCase()))] };
-          tagCache.set(r.tags, info);
+          tagInfo.set(r.tags, info);
         }
-        this.#tags.set(r, info);
         for (const t of info.lower) add(tag, t, r);
       }
     }
@@ -211,12 +223,12 @@ export class ResourceSnapshot {
 
   /** The tags of `r`, split once per distinct tag list when the snapshot was built. */
   tags(r: ClusterResource): readonly string[] {
-    return this.#tags.get(r)?.tags ?? NO_TAGS;
+    return (r.tags && this.#tags.get(r.tags)?.tags) || NO_TAGS;
   }
 
   /** The tags of `r` in lower case, without duplicates. */
   lowerTags(r: ClusterResource): readonly string[] {
-    return this.#tags.get(r)?.lower ?? NO_TAGS;
+    return (r.tags && this.#tags.get(r.tags)?.lower) || NO_TAGS;
   }
 
   /** The guest (QEMU or LXC) with `vmid`, if the snapshot has it. */
@@ -262,11 +274,31 @@ function add(map: Map<string, ClusterResource[]>, key: string, r: ClusterResourc
   else map.set(key, [r]);
 }
 
-function isSorted(entries: readonly ClusterResource[]): boolean {
-  for (let i = 1; i < entries.length; i++) {
-    if (snapshotOrder(entries[i - 1], entries[i]) > 0) return false;
+/**
+ * `entries` if already in snapshot order, else a copy in it. Proxmox lists the guests (in some
+ * order) and the few other entries apart: each part is sorted only when out of order, and the
+ * entries without a VMID go last.
+ */
+function inSnapshotOrder(entries: readonly ClusterResource[]): readonly ClusterResource[] {
+  let i = 1;
+  while (i < entries.length && snapshotOrder(entries[i - 1], entries[i]) <= 0) i++;
+  if (i >= entries.length) return entries;
+  const keyed: ClusterResource[] = [];
+  const rest: ClusterResource[] = [];
+  let keyedSorted = true;
+  let restSorted = true;
+  for (const r of entries) {
+    const part = r.vmid === undefined ? rest : keyed;
+    if (part.length && snapshotOrder(part[part.length - 1], r) > 0) {
+      if (part === keyed) keyedSorted = false;
+      else restSorted = false;
+    }
+    part.push(r);
   }
-  return true;
+  if (!keyedSorted) keyed.sort(snapshotOrder);
+  if (!restSorted) rest.sort(snapshotOrder);
+  for (const r of rest) keyed.push(r);
+  return keyed;
 }
 
 function snapshotOrder(a: ClusterResource, b: ClusterResource): number {

@@ -24,6 +24,16 @@ export interface ProxmoxApi {
   post<T = unknown>(path: string, params?: ApiParams, opts?: ApiRequestOptions): Promise<T>;
   put<T = unknown>(path: string, params?: ApiParams, opts?: ApiRequestOptions): Promise<T>;
   delete<T = unknown>(path: string, params?: ApiParams, opts?: ApiRequestOptions): Promise<T>;
+  /**
+   * GET of an answer whose `data` is a list, read element by element into items by `parse`
+   * (undefined drops an element); without it, callers read the list with `get`.
+   */
+  getList?<T>(
+    path: string,
+    params: ApiParams | undefined,
+    parse: (element: unknown) => T | undefined,
+    opts?: ApiRequestOptions,
+  ): Promise<T[]>;
   /** Who requests authenticate as (`user@realm` or `user@realm!token`), when known. */
   readonly identity?: string;
 }

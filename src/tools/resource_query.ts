@@ -53,9 +53,13 @@ export async function queryResources(
   filter: ResourceFilter,
   sort: ResourceSort = { key: "vmid", order: "asc" },
 ): Promise<readonly ClusterResource[]> {
-  if (filter.node) await ctx.inventory.requireNode(filter.node, ctx.signal);
-  const snapshot = await ctx.inventory.resources(ctx.signal);
-  return selectResources(snapshot, filter, sort);
+  // Both readings at once: on a cold cache the node list costs no extra round trip.
+  const reading = ctx.inventory.resources(ctx.signal);
+  if (filter.node) {
+    reading.catch(() => {/* the node's error comes first; the reading's is seen below */});
+    await ctx.inventory.requireNode(filter.node, ctx.signal);
+  }
+  return selectResources(await reading, filter, sort);
 }
 
 /** Filters and sorts `snapshot`; the result is memoised on the snapshot per filter and sort. */
