@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { connectServer } from "../src/server/connect.ts";
 import { ProxmoxClient } from "../src/proxmox/client.ts";
 import { buildServer } from "../src/server/app.ts";
 import { InMemoryTransport } from "../src/server/sdk_client.ts";
@@ -82,7 +83,7 @@ export async function profileCall(calls: number, stdioP50?: number): Promise<Cal
       silentLogger,
     );
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await server.connect(serverSide);
+    await connectServer(server, serverSide);
     await using session = new RpcSession(clientSide);
     await session.start();
     await session.initialize();
@@ -112,7 +113,7 @@ export async function profileCall(calls: number, stdioP50?: number): Promise<Cal
       "API client": "our API client (URL, auth header, retry policy, JSON, typed errors)",
       "handler": "the tool handler (parse, render text and structuredContent)",
       "pipeline": "the safety pipeline (audit, mode, plan, scope, ... for a read)",
-      "MCP in-memory": "the MCP SDK server (JSON-RPC dispatch, zod input/output checks)",
+      "MCP in-memory": "the MCP server (JSON-RPC dispatch, argument check, answer)",
       "stdio": "stdio and the process boundary (both sides' JSON and pipes)",
     };
     const order = Object.keys(layers);
