@@ -22,6 +22,8 @@ export interface StartupGraph {
   toolModulesAtStartup: string[];
   /** npm packages in the whole graph (static or dynamic). */
   npmPackages: number;
+  /** npm packages that start-up imports (want no MCP SDK: it loads after the first answers). */
+  startupPackages: string[];
 }
 
 interface InfoModule {
@@ -48,9 +50,13 @@ export async function startupGraph(): Promise<StartupGraph> {
   };
   const byUrl = new Map(info.modules.map((m) => [m.specifier, m]));
   const seen = new Set<string>();
+  const packages = new Set<string>();
   const stack = [...info.roots];
   while (stack.length) {
     const url = stack.pop()!;
+    if (url.startsWith("npm:")) {
+      packages.add(url.slice(4).replace(/^\/?((?:@[^/@]+\/)?[^/@]+).*$/, "$1"));
+    }
     if (seen.has(url) || !url.startsWith("file:")) continue;
     seen.add(url);
     for (const d of byUrl.get(url)?.dependencies ?? []) {
@@ -73,5 +79,6 @@ export async function startupGraph(): Promise<StartupGraph> {
       p.startsWith("src/tools/") && Object.hasOwn(TOOL_MODULES, p.slice("src/tools/".length))
     ),
     npmPackages: Object.keys(info.npmPackages ?? {}).length,
+    startupPackages: [...packages].sort(),
   };
 }
