@@ -68,9 +68,21 @@ export async function runtimeFlags(
   );
 }
 
+/**
+ * The folder of the server's own modules, which `deno run` with lazily loaded dynamic imports
+ * reads as they are first imported: `src` in the permission set, absolute in rendered flags
+ * (under `-P=server` Deno resolves it against deno.json's folder; a flag is resolved against the
+ * working directory).
+ */
+export const SOURCE_DIR: string = decodeURIComponent(new URL("../src", import.meta.url).pathname);
+
 /** The server's flags: runtime flags of the start task and the permission set, rendered. */
 export async function serverFlags(): Promise<string[]> {
-  return [...await runtimeFlags(), ...renderFlags(await readPermissionSet())];
+  const set = await readPermissionSet();
+  const read = Array.isArray(set.read)
+    ? set.read.map((p) => (p === "src" ? SOURCE_DIR : p))
+    : set.read;
+  return [...await runtimeFlags(), ...renderFlags({ ...set, read })];
 }
 
 if (import.meta.main) {

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { compileArgs, TARGETS } from "../scripts/compile.ts";
+import { binaryFlags, compileArgs, LAZY_IMPORTS_FLAG, TARGETS } from "../scripts/compile.ts";
 import {
   readPermissionSet,
   renderFlags,
   runtimeFlags,
   serverFlags,
+  SOURCE_DIR,
 } from "../scripts/permissions.ts";
 import { CLI_ENV_VARS } from "../src/cli/approvals.ts";
 import { CONFIG_ENV_VARS } from "../src/config/mod.ts";
@@ -52,6 +53,7 @@ Deno.test("permission flags  one source of truth", async (t) => {
 
   await t.step("reads are limited to config, CA and audit files; writes to the audit log", () => {
     assert.deepEqual(set.read, [
+      "src",
       "config.json",
       "ca.pem",
       "proxmox-mcp.audit.jsonl",
@@ -79,21 +81,30 @@ Deno.test("permission flags  one source of truth", async (t) => {
     const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
     assert.match(
       config.tasks.start,
-      /^deno run -P=server (--v8-flags=\S+ )?--no-prompt src\/main\.ts$/,
+      /^deno run -P=server (--unstable-lazy-dynamic-imports )?(--v8-flags=\S+ )?--no-prompt src\/main\.ts$/,
     );
     const runtime = await runtimeFlags();
     const flags = await serverFlags();
-    assert.deepEqual(flags, [...runtime, ...renderFlags(set)]);
+    assert.deepEqual(flags, [
+      ...runtime,
+      ...renderFlags({
+        ...set,
+        read: (set.read as string[]).map((p) => p === "src" ? SOURCE_DIR : p),
+      }),
+    ]);
     assert.ok(flags.includes("--no-prompt"));
     for (const flag of runtime) assert.ok(config.tasks.start.includes(flag), flag);
     for (const target of Object.keys(TARGETS)) {
       const args = compileArgs(target, flags);
-      assert.deepEqual(args.slice(0, 3 + flags.length), [
+      const binary = binaryFlags(flags);
+      assert.deepEqual(args.slice(0, 3 + binary.length), [
         "compile",
         "--frozen",
         "--no-check",
-        ...flags,
+        ...binary,
       ]);
+      assert.ok(!args.includes(LAZY_IMPORTS_FLAG));
+      assert.ok(!args.some((a) => a.startsWith("--allow-read=") && a.includes(SOURCE_DIR)));
     }
     assert.equal(Object.keys(TARGETS).length, 5);
     const dockerfile = await Deno.readTextFile(new URL("Dockerfile", ROOT));
