@@ -156,3 +156,41 @@ Deno.test("negotiateVersion() follows the SDK's supported versions", () => {
   assert.equal(negotiateVersion("1999-01-01"), SDK_VERSIONS[0]);
   assert.equal(negotiateVersion(undefined), SDK_VERSIONS[0]);
 });
+
+Deno.test("EarlyAnswers  bad and early input while the server loads", async (t) => {
+  await using sim = await startSimulator();
+  const { dir, path } = await writeSimConfig(sim);
+  try {
+    await t.step(
+      "an initialize with bad params is refused; a good one after it starts the session",
+      async () => {
+        await using raw = await startRawServer(["--config", path]);
+        await raw.send(
+          { jsonrpc: "2.0", id: "bad", method: "initialize", params: { protocolVersion: 1 } },
+        );
+        const bad = await raw.answer("bad") as Message;
+        assert.equal(bad.error?.code, -32602);
+        assert.match(bad.error!.message, /Invalid params for initialize: protocolVersion/);
+        await raw.send(...HANDSHAKE, { jsonrpc: "2.0", id: "list", method: "tools/list" });
+        assert.equal((await raw.answer("init") as Message).result!.protocolVersion, "2025-11-25");
+        assert.ok(((await raw.answer("list") as Message).result!.tools as unknown[]).length > 0);
+      },
+    );
+    await t.step("tools/list before initialize is refused, nothing is answered early", async () => {
+      await using raw = await startRawServer(["--config", path]);
+      await raw.send({ jsonrpc: "2.0", id: 1, method: "tools/list" });
+      const a = await raw.answer(1) as Message;
+      assert.equal(a.error?.code, -32600);
+      assert.match(a.error!.message, /before initialize/);
+    });
+    await t.step("stdin closing right after the handshake ends the process cleanly", async () => {
+      await using raw = await startRawServer(["--config", path]);
+      await raw.send(...HANDSHAKE);
+      await raw.answer("init");
+      const status = await raw.endInput(5000);
+      assert.equal(status.success, true, raw.stderr());
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
