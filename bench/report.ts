@@ -71,9 +71,21 @@ export interface TransportResult {
     resourcesMs: number;
   };
   latency: Record<string, LatencyResult>;
-  throughput: Record<string, { calls: number; seconds: number; perSecond: number }>;
+  throughput: Record<
+    string,
+    { calls: number; seconds: number; perSecond: number; serverCpuMsPerCall?: number }
+  >;
   /** MB = 10^6 bytes; `load` says what the load was. */
-  rss?: { idleMB: number; loadMB: number; peakMB: number; load: string; floorIdleMB?: number };
+  rss?: {
+    idleMB: number;
+    loadMB: number;
+    peakMB: number;
+    load: string;
+    /** The most over the whole throughput window at 50 in flight, and what it held. */
+    sustainedMB?: number;
+    sustained?: string;
+    floorIdleMB?: number;
+  };
 }
 
 /** Everything measured on one scenario. */
@@ -274,15 +286,23 @@ export function renderScenario(r: ScenarioResult): string {
     }
     parts.push(columns(rows));
     const tp = Object.entries(t.throughput)
-      .map(([c, v]) => `c=${c}: ${fmt(v.perSecond, 0)}/s`).join(", ");
+      .map(([c, v]) =>
+        `c=${c}: ${fmt(v.perSecond, 0)}/s${
+          v.serverCpuMsPerCall !== undefined
+            ? ` (server CPU ${fmt(v.serverCpuMsPerCall, 2)} ms/call)`
+            : ""
+        }`
+      ).join(", ");
     parts.push(`throughput (mixed calls): ${tp}`);
     if (t.rss) {
       parts.push(
         `RSS: idle ${fmt(t.rss.idleMB, 1)} MB${
           t.rss.floorIdleMB !== undefined ? ` (floor ${fmt(t.rss.floorIdleMB, 1)} MB)` : ""
-        }, under load (${t.rss.load}) ${fmt(t.rss.loadMB, 1)} MB, peak (VmHWM) ${
-          fmt(t.rss.peakMB, 1)
-        } MB`,
+        }, under load (${t.rss.load}) ${fmt(t.rss.loadMB, 1)} MB${
+          t.rss.sustainedMB !== undefined
+            ? `, sustained (${t.rss.sustained}) ${fmt(t.rss.sustainedMB, 1)} MB`
+            : ""
+        }, peak (VmHWM) ${fmt(t.rss.peakMB, 1)} MB`,
       );
     }
   }

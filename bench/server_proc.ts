@@ -205,6 +205,28 @@ export async function rss(pid: number): Promise<{ rssMiB: number; hwmMiB: number
   }
 }
 
+/**
+ * CPU time process `pid` has used so far (user and system), in ms, from `/proc/<pid>/stat`
+ * (read with `cat`, like {@link rss}); undefined where there is no `/proc`.
+ */
+export async function cpuMs(pid: number): Promise<number | undefined> {
+  try {
+    const out = await new Deno.Command("cat", {
+      args: [`/proc/${pid}/stat`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!out.success) return undefined;
+    // Fields after the command name (which may hold spaces) start at "state"; utime and stime
+    // are the 14th and 15th fields of the line, in clock ticks (100 per second on Linux).
+    const fields = new TextDecoder().decode(out.stdout).split(") ")[1]?.split(" ");
+    if (!fields) return undefined;
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A bearer token for the HTTP server, passed as PROXMOX_MCP_HTTP_TOKEN. */
 export function httpAuth(): HttpAuth {
   const token = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
