@@ -47,11 +47,17 @@ export function time(epochSeconds: number | undefined): string {
   return new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace("T", " ");
 }
 
-/** A cell value as text; absent values become `-`. */
+/** Whitespace a cell must not keep: anything but a single space (tabs, newlines, runs). */
+const CELL_SPACE = /[^\S ]| {2}/;
+
+/** A cell value as text; absent values become `-`, whitespace runs one space. */
 function cell(v: unknown): string {
   if (v === undefined || v === null || v === "") return "-";
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (typeof v === "object") return JSON.stringify(v);
-  return String(v).replace(/\s+/g, " ");
+  const text = String(v);
+  // Most cells have no whitespace to fold: test first instead of copying every one.
+  return CELL_SPACE.test(text) ? text.replace(/\s+/g, " ") : text;
 }
 
 /**
