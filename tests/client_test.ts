@@ -539,6 +539,25 @@ Deno.test("ProxmoxClient.getList()  reads a data list element by element", async
     assert.equal(srv.requests[0].query.get("type"), "vm");
   });
 
+  await t.step("the same from a body that is not a byte stream (a custom transport)", async () => {
+    const text = JSON.stringify({ data: [2, 'é\\"', { b: "}" }, 6, 7] });
+    const bytes = new TextEncoder().encode(text);
+    const body = () =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          // Cut inside the two-byte "é" and inside escapes.
+          for (let i = 0; i < bytes.length; i += 5) c.enqueue(bytes.slice(i, i + 5));
+          c.close();
+        },
+      });
+    await using api = client("https://pve.invalid:8006", {
+      transport: () => Promise.resolve(new Response(body())),
+    });
+    assert.deepEqual(await api.getList("/cluster/resources", undefined, even), [20, 60]);
+    const all = await api.getList("/cluster/resources", undefined, (e) => e);
+    assert.deepEqual(all, [2, 'é\\"', { b: "}" }, 6, 7]);
+  });
+
   await t.step("an answer whose data is not a list gives no items", async () => {
     await using srv = loopback(() => json({ data: null }));
     await using api = client(srv.url);

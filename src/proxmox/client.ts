@@ -626,11 +626,7 @@ async function readList(
     if (item !== undefined) items.push(item);
   });
   try {
-    if (response.body) {
-      const decoder = new TextDecoder();
-      for await (const chunk of response.body) reader.push(decoder.decode(chunk, { stream: true }));
-      reader.push(decoder.decode());
-    }
+    if (response.body) await readText(response.body, (text) => reader.push(text));
     reader.end();
   } catch (e) {
     if (!(e instanceof NotJsonError)) throw e;
@@ -638,6 +634,41 @@ async function readList(
     return "not JSON";
   }
   return items;
+}
+
+/** Size of the buffer a byte-stream body is read into. */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Hands `body` to `each` as text, piece by piece. A byte stream (what `fetch` gives) is read
+ * into one reused buffer, which costs fewer and cheaper reads than the default reader; any
+ * other stream is read as it comes.
+ */
+async function readText(body: ReadableStream<Uint8Array>, each: (text: string) => void) {
+  const decoder = new TextDecoder();
+  let reader: ReadableStreamBYOBReader | undefined;
+  try {
+    reader = body.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream.
+  }
+  if (!reader) {
+    for await (const chunk of body) each(decoder.decode(chunk, { stream: true }));
+  } else {
+    try {
+      let buffer = new ArrayBuffer(READ_BUFFER_BYTES);
+      for (;;) {
+        const { done, value } = await reader.read(new Uint8Array(buffer));
+        if (done || !value) break;
+        each(decoder.decode(value, { stream: true }));
+        buffer = value.buffer as ArrayBuffer;
+      }
+    } catch (e) {
+      await reader.cancel().catch(() => {});
+      throw e;
+    }
+  }
+  each(decoder.decode());
 }
 
 function notJson(status: number, method: HttpMethod, path: string): ProxmoxApiError {
