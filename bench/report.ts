@@ -252,7 +252,7 @@ export function renderScenario(r: ScenarioResult): string {
         `filtered guest_list on a cache miss: first call ${fmt(t.coldList.ms, 1)} ms, after ` +
           `expiry ${fmt(t.coldList.expiredMs, 1)} ms (of which reading /cluster/resources ` +
           `~${fmt(t.coldList.readMs, 1)} ms); the same list fetched directly ` +
-          `${fmt(t.coldList.directMs, 1)} ms, /cluster/resources read directly ` +
+          `${fmt(t.coldList.directMs, 1)} ms, /cluster/resources read directly (median of 3) ` +
           `${fmt(t.coldList.resourcesMs, 1)} ms`,
       );
     }
