@@ -45,7 +45,10 @@ export class LineTransport implements Transport {
   readonly #state: GuardState = { initialized: false };
   readonly #encoder = new TextEncoder();
   #reader?: ReadableStreamDefaultReader<Uint8Array>;
-  #writing: Promise<unknown> = Promise.resolve();
+  /** Lines waiting for the write in progress to end; written together, as one write. */
+  #queued?: { chunks: Uint8Array[]; done: PromiseWithResolvers<void> };
+  #writing: Promise<void> = Promise.resolve();
+  #draining = false;
   #closed = false;
   #outputGone = false;
   /** Ids of requests passed to the SDK and not answered yet. */
@@ -145,20 +148,32 @@ export class LineTransport implements Transport {
     this.#write(JSON.stringify(message) + "\n").catch(() => {});
   }
 
+  /**
+   * Writes `text` after what is already being written. Lines queued while a write is in progress
+   * go out together in the next write, so many answers at once cost few writes.
+   */
   #write(text: string): Promise<void> {
-    const bytes = this.#encoder.encode(text);
-    const next = this.#writing.then(async () => {
-      if (this.#outputGone) return;
+    const batch = this.#queued ??= { chunks: [], done: Promise.withResolvers<void>() };
+    batch.chunks.push(this.#encoder.encode(text));
+    if (!this.#draining) this.#writing = this.#drain();
+    return batch.done.promise;
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    while (this.#queued) {
+      const batch = this.#queued;
+      this.#queued = undefined;
       try {
-        await this.#streams.write(bytes);
+        if (!this.#outputGone) await this.#streams.write(concat(batch.chunks));
+        batch.done.resolve();
       } catch (e) {
         // The client went away (broken pipe): nothing more can be delivered.
         this.#outputGone = true;
-        throw e;
+        batch.done.reject(e);
       }
-    });
-    this.#writing = next.catch(() => {});
-    return next;
+    }
+    this.#draining = false;
   }
 
   /** Sends one message as one line. */
