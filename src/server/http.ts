@@ -144,7 +144,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       });
       return jsonRpcError(500, "Internal server error");
     },
-  }, (req) => route(served, req));
+  }, (req, info) => route(served, req, info.completed));
   const addr = await listening.promise;
   served.allow = allowlistFor(opts.hostname, addr.port, {
     hosts: opts.allowedHosts,
@@ -184,7 +184,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
 }
 
 /** Admission (Host, Origin), then `/healthz` or `/mcp`. */
-async function route(s: Served, req: Request): Promise<Response> {
+async function route(s: Served, req: Request, completed: Promise<void>): Promise<Response> {
   // A malformed Host header makes the request URL unparsable: refuse it like any bad Host.
   const host = req.headers.get("host");
   const malformed = malformedHost(host);
@@ -200,7 +200,7 @@ async function route(s: Served, req: Request): Promise<Response> {
   if (originWhy) return jsonRpcError(403, `Forbidden: ${originWhy}`);
   if (s.opts.approvals && /^\/approvals(\/|$)/.test(path)) return await s.opts.approvals(req);
   if (path !== "/mcp") return jsonRpcError(404, "Not found: the MCP endpoint is /mcp");
-  return await handleMcp(s, req);
+  return await handleMcp(s, req, completed);
 }
 
 /** `ok` (or 503 `shutting down`) for probes; the details only with the bearer token. */
@@ -219,7 +219,7 @@ function health(s: Served, req: Request): Response {
 }
 
 /** The MCP endpoint: bearer token, then POST (messages), GET (stream) or DELETE (end). */
-async function handleMcp(s: Served, req: Request): Promise<Response> {
+async function handleMcp(s: Served, req: Request, completed: Promise<void>): Promise<Response> {
   const token = s.opts.bearerToken;
   if (token && !bearerMatches(req.headers.get("authorization"), token)) {
     return jsonRpcError(401, "Unauthorized: send the bearer token as Authorization: Bearer", {
@@ -232,7 +232,7 @@ async function handleMcp(s: Served, req: Request): Promise<Response> {
       Connection: "close",
     });
   }
-  if (req.method === "POST") return await handlePost(s, req);
+  if (req.method === "POST") return await handlePost(s, req, completed);
   if (req.method === "GET" || req.method === "DELETE") {
     const sessionId = req.headers.get("mcp-session-id");
     if (!sessionId) return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
@@ -249,7 +249,11 @@ async function handleMcp(s: Served, req: Request): Promise<Response> {
 }
 
 /** One POSTed message: size limit, JSON-RPC screening, session lookup or creation. */
-async function handlePost(s: Served, req: Request): Promise<Response> {
+async function handlePost(
+  s: Served,
+  req: Request,
+  completed: Promise<void>,
+): Promise<Response> {
   const read = await readLimited(req, s.maxBody);
   if (read === "too large") {
     return jsonRpcError(413, `Payload too large: request bodies are limited to ${s.maxBody} bytes`);
@@ -293,7 +297,10 @@ async function handlePost(s: Served, req: Request): Promise<Response> {
   try {
     const res = await session.transport.handleRequest(req, { parsedBody: body });
     if (!session.id) void s.sessions.close(session); // initialization failed
-    return onBodyDone(res, () => s.requests.end());
+    // In flight until the answer (an SSE stream) has been delivered, or the client went away.
+    const end = () => s.requests.end();
+    completed.then(end, end);
+    return res;
   } catch (e) {
     s.requests.end();
     throw e;
@@ -364,45 +371,4 @@ async function readLimited(req: Request, max: number): Promise<string | "too lar
     at += c.byteLength;
   }
   return new TextDecoder().decode(all);
-}
-
-/** Returns `res` with a body that calls `done` once, when it ends, fails or is cancelled. */
-function onBodyDone(res: Response, done: () => void): Response {
-  let called = false;
-  const finish = () => {
-    if (!called) {
-      called = true;
-      done();
-    }
-  };
-  if (!res.body) {
-    finish();
-    return res;
-  }
-  const reader = res.body.getReader();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          controller.close();
-          finish();
-        } else {
-          controller.enqueue(value);
-        }
-      } catch (e) {
-        controller.error(e);
-        finish();
-      }
-    },
-    cancel(reason) {
-      finish();
-      return reader.cancel(reason);
-    },
-  });
-  return new Response(body, {
-    status: res.status,
-    statusText: res.statusText,
-    headers: res.headers,
-  });
 }
