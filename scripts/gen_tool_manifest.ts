@@ -52,6 +52,7 @@ export async function buildManifest(): Promise<ToolManifest> {
         toolset: t.toolset,
         privilege: t.privilege,
         ...(t.judgedPerCall ? { judgedPerCall: true } : {}),
+        ...(t.readsSnapshot ? { readsSnapshot: true } : {}),
         module,
       };
     }),

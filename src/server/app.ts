@@ -28,7 +28,7 @@ import {
   type SessionNarrowing,
 } from "./listing.ts";
 import { selectTools } from "../tools/toolsets.ts";
-import { catalogueSource } from "./tool_source.ts";
+import { catalogueSource, type ToolSource } from "./tool_source.ts";
 import { rowSource } from "./row_source.ts";
 import type { InFlight } from "./in_flight.ts";
 import { createMcpServer } from "./mcp_server.ts";
@@ -181,6 +181,8 @@ export function buildServer(
   logger: Logger,
   opts: {
     tools?: readonly Tool[];
+    /** Where the rows come from, in place of `tools` or the catalogue (tests). */
+    source?: ToolSource;
     clock?: Clock;
     tasks?: Partial<TaskWaitSettings>;
     /** Cancels every call in progress when it aborts (HTTP shutdown past its grace period). */
@@ -216,7 +218,7 @@ export function buildServer(
   const privileges = listing.privilegeFilter
     ? (backend.privileges ??= new PrivilegeCache(backend.client, clock, logger))
     : undefined;
-  const source = opts.tools ? rowSource(opts.tools) : catalogueSource();
+  const source = opts.source ?? (opts.tools ? rowSource(opts.tools) : catalogueSource());
   return createMcpServer({
     privileges,
     tools: source,
@@ -233,6 +235,7 @@ export function buildServer(
         `offer. Add "${row.toolset}" to toolsets in the config, PROXMOX_TOOLSETS or --toolsets ` +
         `(e.g. --toolsets default,${row.toolset}) to use it`;
     },
+    warmSnapshot: () => void inventory.resources().catch(() => {}),
     elicitTimeoutMs: safety.settings.confirmTimeoutMs,
     subscriptionPollMs: opts.subscriptionPollMs,
     instructions: confirmationInstructions(

@@ -77,6 +77,8 @@ export interface ServerOptions {
   hiddenReason?: (tool: ToolMeta) => string | undefined;
   /** Why a name not offered is refused when it is a row of a toolset that is off. */
   offReason?: (name: string) => string | undefined;
+  /** Starts reading the resource snapshot (see `ToolMeta.readsSnapshot`); never throws. */
+  warmSnapshot?: () => void;
 }
 
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -214,6 +216,10 @@ export function createMcpServer(opts: ServerOptions): McpServer {
       return toolError(
         opts.hiddenReason?.(row) ?? `Refused ${row.name}: this server does not offer it`,
       );
+    }
+    // A first call imports the tool's module; a snapshot it will read is fetched meanwhile.
+    if (row.readsSnapshot && !opts.tools.loaded(row.name) && !hidden().has(row.name)) {
+      opts.warmSnapshot?.();
     }
     const tool = await opts.tools.load(row.name);
     const parsed = tool.input.safeParse(params.arguments);

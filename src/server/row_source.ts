@@ -19,6 +19,7 @@ export function rowSource(tools: readonly Tool[]): ToolSource {
       renderToolList(missing).forEach((l) => rendered.set(l.name, l));
       return rows.map((r) => rendered.get(r.name)!);
     },
+    loaded: () => true,
     load(name) {
       const tool = byName.get(name);
       return tool ? Promise.resolve(tool) : Promise.reject(new Error(`No tool ${name}`));

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { loadTool, manifest, type ToolEntry } from "../tools/manifest.ts";
+import { loadTool, manifest, type ToolEntry, toolLoaded } from "../tools/manifest.ts";
 import type { Tool, ToolAnnotations, ToolMeta } from "../tools/tool.ts";
 import type { ListedTool } from "./tool_list.ts";
 
@@ -18,6 +18,8 @@ export interface ToolSource {
   list(rows: readonly ToolMeta[]): ListedTool[];
   /** The row named `name` with its code; rejects for a name this source does not have. */
   load(name: string): Promise<Tool>;
+  /** Whether the code of row `name` is loaded (a call to it imports nothing). */
+  loaded(name: string): boolean;
 }
 
 /**
@@ -64,6 +66,7 @@ function entrySource(entries: readonly ToolEntry[]): ToolSource {
       const entry = byName.get(name);
       return entry ? loadTool(entry) : Promise.reject(new Error(`No tool ${name}`));
     },
+    loaded: (name) => toolLoaded(name),
   };
 }
 

@@ -103,6 +103,7 @@ const clusterResources = defineTool({
   description:
     "Inventory of nodes, guests, storages and pools with usage; filtered, sorted, paged.",
   toolset: "cluster",
+  readsSnapshot: true,
   privilege: "Audit privileges on each object (objects without them are not listed)",
   annotations: READ_ONLY,
   input: args({

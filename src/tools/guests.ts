@@ -52,6 +52,7 @@ const guestList = defineTool({
   description:
     "VMs and containers cluster-wide; filtered, sorted, paged. E.g. top memory users of a node: node=pve2, sort=mem, order=desc, limit=5.",
   toolset: "guests",
+  readsSnapshot: true,
   privilege: "VM.Audit on /vms/{vmid} (guests without it are not listed)",
   annotations: READ_ONLY,
   input: args({

@@ -29,6 +29,12 @@ export interface ToolManifest {
 export const manifest: ToolManifest = data as ToolManifest;
 
 const loaded = new Map<string, Promise<Tool>>();
+const ready = new Set<string>();
+
+/** Whether the row named `name` has been imported. */
+export function toolLoaded(name: string): boolean {
+  return ready.has(name);
+}
 
 /** The catalogue row of `entry`, imported from its module once. */
 export function loadTool(entry: ToolEntry): Promise<Tool> {
@@ -36,6 +42,7 @@ export function loadTool(entry: ToolEntry): Promise<Tool> {
   if (!tool) {
     tool = importRow(entry);
     loaded.set(entry.name, tool);
+    tool.then(() => ready.add(entry.name), () => {});
     tool.catch(() => loaded.delete(entry.name));
   }
   return tool;

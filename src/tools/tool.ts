@@ -73,6 +73,8 @@ export interface ToolDefinition<I extends InputSchema, O extends z.ZodObject> {
   annotations: ToolAnnotations;
   /** The Proxmox privilege the API needs, e.g. `VM.Audit on /vms/{vmid}`. */
   privilege: string;
+  /** See {@link ToolMeta.readsSnapshot}. */
+  readsSnapshot?: boolean;
   handler(args: z.infer<I>, ctx: ToolContext): Promise<ToolOutput<z.infer<O>>>;
 }
 
@@ -93,6 +95,12 @@ export interface ToolMeta {
    * tool.
    */
   judgedPerCall?: boolean;
+  /**
+   * Set on tools whose every call reads the cluster's resource snapshot (`guest_list`,
+   * `cluster_resources`): on a call that must first import the tool's module, the server starts
+   * that read meanwhile, so the two overlap.
+   */
+  readsSnapshot?: boolean;
 }
 
 /** A catalogue row with its types erased, as the server and pipeline handle it. */
