@@ -5,6 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import type { ListingFlags } from "../server/listing.ts";
+import type { BackendOptions } from "../server/app.ts";
+import type { Logger } from "../util/log.ts";
 
 /** Subcommands; `serve` is the default. */
 export const COMMANDS = [
@@ -208,6 +210,18 @@ export function listingFlags(cli: CliArgs): ListingFlags {
     toolsets: cli.toolsets,
     disableDestructive: cli.disableDestructive,
     privilegeFilter: cli.privilegeFilter,
+  };
+}
+
+/** How a serving command opens its backend: the command line's config, modes and listing. */
+export function backendOptions(cli: CliArgs, logger: Logger): BackendOptions {
+  return {
+    configPath: cli.config,
+    simulator: cli.simulator,
+    readOnly: cli.readOnly || undefined,
+    listing: listingFlags(cli),
+    simulatorTaskMs: 1500,
+    logger,
   };
 }
 

@@ -14,7 +14,7 @@ import { systemClock } from "../util/clock.ts";
 import { safetyLine } from "./commands.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
-import { type CliArgs, listingFlags } from "./args.ts";
+import { backendOptions, type CliArgs } from "./args.ts";
 
 /** Serves MCP over Streamable HTTP until a signal arrives; returns once shut down. */
 export async function serveHttp(cli: CliArgs, logger: Logger): Promise<void> {
@@ -27,14 +27,7 @@ export async function serveHttp(cli: CliArgs, logger: Logger): Promise<void> {
   });
   const { hostname, port } = settings.address;
   const loopback = isLoopback(hostname);
-  await using backend = await openBackend({
-    configPath: cli.config,
-    simulator: cli.simulator,
-    readOnly: cli.readOnly || undefined,
-    listing: listingFlags(cli),
-    simulatorTaskMs: 1500,
-    logger,
-  });
+  await using backend = await openBackend(backendOptions(cli, logger));
   if (backend.tls === "insecure" && !loopback && !cli.allowInsecureTls) {
     throw new HttpSetupError(
       `Refusing to serve HTTP on ${hostname} with verify_ssl: false: remote clients would drive ` +

@@ -27,7 +27,7 @@ import { selectTools } from "../tools/toolsets.ts";
 import { systemClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import { VERSION } from "../version.ts";
-import { type CliArgs, listingFlags } from "./args.ts";
+import { backendOptions, type CliArgs } from "./args.ts";
 
 /** How long calls in flight may finish after stdin ends, before they are cancelled. */
 const STDIO_FINISH_MS = 600;
@@ -55,12 +55,7 @@ export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
     let problem: ConfigError | undefined;
     if (!cli.simulator) {
       try {
-        conn = await openConnection({
-          configPath: cli.config,
-          readOnly: cli.readOnly || undefined,
-          listing: listingFlags(cli),
-          logger,
-        });
+        conn = await openConnection(backendOptions(cli, logger));
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         problem = err;
@@ -93,14 +88,7 @@ export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
     try {
       const backend = conn
         ? await app.withSafety(conn, systemClock, logger)
-        : await app.openBackend({
-          configPath: cli.config,
-          simulator: cli.simulator,
-          readOnly: cli.readOnly || undefined,
-          listing: listingFlags(cli),
-          simulatorTaskMs: 1500,
-          logger,
-        });
+        : await app.openBackend(backendOptions(cli, logger));
       if (problem) throw problem;
       dispose = async () => await backend[Symbol.asyncDispose]();
       backend.privileges = privileges;
