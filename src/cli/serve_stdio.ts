@@ -86,10 +86,11 @@ export async function serveStdio(cli: CliArgs, logger: Logger): Promise<void> {
     let server;
     let description;
     try {
+      // An invalid configuration found above is not read a second time.
+      if (problem) throw problem;
       const backend = conn
         ? await app.withSafety(conn, systemClock, logger)
         : await app.openBackend(backendOptions(cli, logger));
-      if (problem) throw problem;
       dispose = async () => await backend[Symbol.asyncDispose]();
       backend.privileges = privileges;
       server = app.buildServer(backend, logger, { inFlight });
