@@ -120,7 +120,8 @@ export class ProxmoxClient implements AsyncDisposable {
   #current = 0;
   #auth: ClientAuth;
   #session?: TicketSession;
-  #transport: HttpTransport;
+  /** Sends one exchange: `fetch` itself by default, else the configured transport. */
+  #send: (url: string, init: RequestInit & { client?: Deno.HttpClient }) => Promise<Response>;
   #httpClient?: Deno.HttpClient;
   #timeoutMs: number;
   #logger: Logger;
@@ -149,14 +150,19 @@ export class ProxmoxClient implements AsyncDisposable {
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#sleep = options.sleep ?? abortableSleep;
     this.#random = options.random ?? Math.random;
-    if (options.transport) {
-      this.#transport = options.transport;
+    const transport = options.transport;
+    if (transport) {
+      this.#send = (url, init) => transport(new Request(url, init));
     } else {
       const client = options.caCerts?.length
         ? Deno.createHttpClient({ caCerts: options.caCerts })
         : undefined;
       this.#httpClient = client;
-      this.#transport = client ? (req) => fetch(req, { client }) : (req) => fetch(req);
+      // No Request object in between: fetch() takes the URL and options as they are.
+      this.#send = (url, init) => {
+        if (client) init.client = client;
+        return fetch(url, init);
+      };
     }
     if (options.auth.type === "ticket") {
       const { username, password, realm } = options.auth;
@@ -378,12 +384,12 @@ export class ProxmoxClient implements AsyncDisposable {
     attempt: number,
     list: ElementParser<unknown> | undefined,
   ): Promise<Outcome> {
-    const headers = new Headers({ Accept: "application/json" });
+    const headers: Record<string, string> = { Accept: "application/json" };
     if (this.#auth.type === "token") {
-      headers.set("Authorization", `PVEAPIToken=${this.#auth.tokenId}=${this.#auth.secret}`);
+      headers.Authorization = `PVEAPIToken=${this.#auth.tokenId}=${this.#auth.secret}`;
     } else if (ticket) {
-      headers.set("Cookie", `PVEAuthCookie=${ticket.ticket}`);
-      if (method !== "GET") headers.set("CSRFPreventionToken", ticket.csrfToken);
+      headers.Cookie = `PVEAuthCookie=${ticket.ticket}`;
+      if (method !== "GET") headers.CSRFPreventionToken = ticket.csrfToken;
     }
     const logFields: Record<string, unknown> = { attempt };
     if (this.#endpoints.length > 1) logFields.endpoint = this.#endpoints[index].target;
@@ -414,7 +420,7 @@ export class ProxmoxClient implements AsyncDisposable {
     method: HttpMethod,
     path: string,
     params: Params | undefined,
-    headers: Headers,
+    headers: Record<string, string>,
     signal: AbortSignal | undefined,
     logFields: Record<string, unknown>,
     list?: ElementParser<unknown>,
@@ -428,18 +434,13 @@ export class ProxmoxClient implements AsyncDisposable {
       if (query) url += `?${query}`;
     } else {
       body = encoded.toString();
-      headers.set("Content-Type", "application/x-www-form-urlencoded");
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
     }
-    // A timer cleared when the exchange ends, not AbortSignal.timeout(): that one lives for the
-    // whole timeout (30 s) with the request's signals and listeners attached, so under load
-    // thousands of finished requests stayed in memory and in every collection's work.
-    const timeout = requestTimeout(this.#timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    const timeout = requestTimeout(this.#timeoutMs, signal);
+    const combined = timeout.signal;
     const started = performance.now();
     try {
-      const response = await this.#transport(
-        new Request(url, { method, headers, body, signal: combined }),
-      );
+      const response = await this.#send(url, { method, headers, body, signal: combined });
       const cancel = () => response.body?.cancel();
       const ok = response.status >= 200 && response.status <= 299;
       const items = list && ok
@@ -455,7 +456,7 @@ export class ProxmoxClient implements AsyncDisposable {
       });
       return { status: response.status, reason: response.statusText, text, items };
     } catch (e) {
-      const error = this.#networkError(e, endpoint.target, method, path, signal, timeout.signal);
+      const error = this.#networkError(e, endpoint.target, method, path, signal, timeout.timedOut);
       this.#logger.log("debug", "proxmox request failed", {
         method,
         path,
@@ -475,10 +476,10 @@ export class ProxmoxClient implements AsyncDisposable {
     method: HttpMethod,
     path: string,
     signal: AbortSignal | undefined,
-    timeout: AbortSignal,
+    timedOut: () => boolean,
   ): unknown {
     if (signal?.aborted) return signal.reason;
-    if (timeout.aborted) {
+    if (timedOut()) {
       return new ProxmoxTimeoutError({
         target,
         method,
@@ -519,7 +520,7 @@ export class ProxmoxClient implements AsyncDisposable {
   async #postTicket(form: LoginForm): Promise<Omit<Ticket, "obtainedAt">> {
     const path = "/access/ticket";
     const params: Params = { username: form.username, password: form.password, realm: form.realm };
-    const headers = new Headers({ Accept: "application/json" });
+    const headers = { Accept: "application/json" };
     const { status, reason, text } = await this.#exchange(
       this.#current,
       "POST",
@@ -570,17 +571,34 @@ export class ProxmoxClient implements AsyncDisposable {
 }
 
 /**
- * A signal that aborts with a `TimeoutError` after `ms`, like `AbortSignal.timeout()`, and a
- * `clear()` that stops the timer so nothing outlives the request.
+ * The signal of one exchange: it aborts with a `TimeoutError` after `ms`, like
+ * `AbortSignal.timeout()`, or with `outer`'s reason when `outer` aborts. `clear()` stops the
+ * timer and detaches from `outer`, so nothing outlives the exchange: `AbortSignal.timeout()`
+ * lived for the whole timeout (30 s) with the request's signals and listeners attached, and
+ * `AbortSignal.any()` costs more than one listener.
  */
-function requestTimeout(ms: number): { signal: AbortSignal; clear(): void } {
+function requestTimeout(
+  ms: number,
+  outer?: AbortSignal,
+): { signal: AbortSignal; timedOut(): boolean; clear(): void } {
   const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new DOMException("Signal timed out.", "TimeoutError")),
-    ms,
-  );
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException("Signal timed out.", "TimeoutError"));
+  }, ms);
   Deno.unrefTimer(timer);
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  const onAbort = () => controller.abort(outer?.reason);
+  if (outer?.aborted) onAbort();
+  else outer?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    clear() {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onAbort);
+    },
+  };
 }
 
 /**

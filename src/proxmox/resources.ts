@@ -7,16 +7,23 @@
  */
 import { z } from "zod";
 
-/** A number that may arrive as a numeric string. */
-export const num = z.preprocess(
-  (v) => (typeof v === "string" && v.trim() !== "" && !Number.isNaN(Number(v)) ? Number(v) : v),
+/**
+ * A number that may arrive as a numeric string. A union rather than a preprocess: most values
+ * are numbers already, and these parsers run on every field of every answer.
+ */
+export const num = z.union([
   z.number(),
-);
+  z.string().transform((v, ctx) => {
+    const n = Number(v);
+    if (v.trim() !== "" && Number.isFinite(n)) return n;
+    ctx.addIssue({ code: "custom", message: "Invalid input: expected number, received string" });
+    return z.NEVER;
+  }),
+]);
 
-/** A boolean that may arrive as 0/1, "0"/"1" or "". */
-export const flag = z.preprocess(
-  (v) => v === true || v === 1 || v === "1" || v === "true",
-  z.boolean(),
+/** A boolean that may arrive as 0/1, "0"/"1" or "": only true, 1, "1" and "true" are true. */
+export const flag = z.unknown().transform((v) =>
+  v === true || v === 1 || v === "1" || v === "true"
 );
 
 /** A parsed `/cluster/resources` entry. */

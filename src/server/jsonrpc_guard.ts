@@ -161,16 +161,27 @@ export function screenLine(line: string, state: GuardState): Screened {
   const out: Screened = { forward: [], replies: [], dropped: [] };
   const text = line.trim();
   if (!text) return out;
-  const parts = splitValues(text) ?? [text];
   const values: unknown[] = [];
-  for (const part of parts) {
-    try {
-      values.push(JSON.parse(part));
-    } catch (e) {
+  try {
+    // One message per line is the rule; only a line that does not parse is split up.
+    values.push(JSON.parse(text));
+  } catch (first) {
+    const parts = splitValues(text);
+    if (!parts || parts.length < 2) {
       out.replies.push(
-        rpcError(null, RPC.parseError, `Parse error: ${(e as Error).message}`),
+        rpcError(null, RPC.parseError, `Parse error: ${(first as Error).message}`),
       );
       return out;
+    }
+    for (const part of parts) {
+      try {
+        values.push(JSON.parse(part));
+      } catch (e) {
+        out.replies.push(
+          rpcError(null, RPC.parseError, `Parse error: ${(e as Error).message}`),
+        );
+        return out;
+      }
     }
   }
   if (values.length > 1) {
