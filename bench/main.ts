@@ -33,6 +33,7 @@ import {
   rss,
   type ServerProcess,
   spawnFloor,
+  spawnFloorHttp,
   spawnHttp,
   spawnStdio,
   startFlags,
@@ -105,6 +106,8 @@ interface Operation {
   directEvery?: number;
   /** What `direct` is: the same request, or the raw API read the server's index replaces. */
   comparison: "overhead" | "index speed-up";
+  /** The API path the floor's `api_get` reads for call `i` (the floor then runs alongside). */
+  floorPath?: (i: number) => string;
 }
 
 /** The simulator, a config file for it and the operations to measure. */
@@ -202,7 +205,8 @@ async function main(argv: string[]): Promise<number> {
     serverFlags: flags,
     method: {
       tokens: "bytes / 4 of the UTF-8 JSON text (text content: the text itself)",
-      latency: "client-observed round trip; server and direct calls alternate in the same run",
+      latency:
+        "client-observed round trip; server, floor (guest_status) and direct calls alternate in the same run",
       rss: "/proc/<pid>/status VmRSS of the server process (MB = 10^6 bytes)",
     },
     startupGraph: graph,
@@ -214,6 +218,11 @@ async function main(argv: string[]): Promise<number> {
   await Deno.writeTextFile(opts.out, JSON.stringify(out, null, 2) + "\n");
   log(`wrote ${opts.out}`);
   return 0;
+}
+
+/** The API path of a guest's live status. */
+function statusPath(g: RawResource): string {
+  return `/nodes/${g.node}/${g.type}/${g.vmid}/status/current`;
 }
 
 /** Learns the cluster's shape from the API and defines the operations. */
@@ -238,11 +247,9 @@ async function prepare(
       label: "guest_status",
       tool: "guest_status",
       args: (i) => ({ vmid: sample[i % sample.length].vmid }),
-      direct: (i) => {
-        const g = sample[i % sample.length];
-        return api.get(`/nodes/${g.node}/${g.type}/${g.vmid}/status/current`);
-      },
+      direct: (i) => api.get(statusPath(sample[i % sample.length])),
       comparison: "overhead",
+      floorPath: (i) => statusPath(sample[i % sample.length]),
     },
     {
       label: "guest_list filter",
@@ -313,7 +320,9 @@ async function measureStdio(
     await new Promise((r) => setTimeout(r, 500));
     return s;
   };
-  const { load, ...out } = await measureSession(bench, session, server.pid, opts, fresh);
+  await using bare = await spawnFloor(bench.dir);
+  await checked(bare, () => bare.session.initialize());
+  const { load, ...out } = await measureSession(bench, session, server.pid, opts, fresh, bare);
   result.sizes = await measureSizes(bench, session, tools);
   return {
     transport: "stdio",
@@ -400,7 +409,16 @@ async function measureHttp(bench: Bench, flags: string[], opts: Options): Promis
     await new Promise((r) => setTimeout(r, 500));
     return s;
   };
-  const { load, ...out } = await measureSession(bench, server.session, server.pid, opts, fresh);
+  await using bare = await spawnFloorHttp(bench.dir);
+  await checked(bare, () => bare.session.initialize());
+  const { load, ...out } = await measureSession(
+    bench,
+    server.session,
+    server.pid,
+    opts,
+    fresh,
+    bare,
+  );
   return {
     transport: "http",
     coldStart: {
@@ -436,6 +454,8 @@ async function measureSession(
   opts: Options,
   /** Starts another server, ready as `session` is (more samples of the cold first call). */
   fresh?: () => Promise<ServerProcess>,
+  /** The floor on the same transport, initialised: timed beside ops with a `floorPath`. */
+  floor?: ServerProcess,
 ): Promise<
   Pick<TransportResult, "latency" | "throughput" | "ping" | "coldList"> & {
     load?: LoadRss;
@@ -452,17 +472,28 @@ async function measureSession(
   const latency: Record<string, LatencyResult> = {};
   for (const op of bench.ops) {
     log(`${bench.scenario}: ${op.label} x ${opts.calls}`);
+    const bare = op.floorPath && floor
+      ? (i: number) =>
+        checked(floor, () => floor.session.call("api_get", { path: op.floorPath!(i) }))
+      : undefined;
     for (let i = 0; i < 30; i++) {
       await session.call(op.tool, op.args(i));
+      await bare?.(i);
       if (i % (op.directEvery ?? 1) === 0) await op.direct(i);
     }
     const server: number[] = [];
     const direct: number[] = [];
+    const floorMs: number[] = [];
     let matched: number | undefined;
     for (let i = 0; i < opts.calls; i++) {
       let t = performance.now();
       const answer = await session.call(op.tool, op.args(i));
       server.push(performance.now() - t);
+      if (bare) {
+        t = performance.now();
+        await bare(i);
+        floorMs.push(performance.now() - t);
+      }
       if (i % (op.directEvery ?? 1) === 0) {
         t = performance.now();
         await op.direct(i);
@@ -483,6 +514,7 @@ async function measureSession(
       overheadP99Ms: round(s.p99 - d.p99, 3),
       ratioP50: round(s.p50 / d.p50, 3),
       ...(matched !== undefined ? { matched } : {}),
+      ...(floorMs.length ? { floor: summarize(floorMs) } : {}),
     };
   }
   const throughput: TransportResult["throughput"] = {};

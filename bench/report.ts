@@ -25,6 +25,11 @@ export interface LatencyResult {
   ratioP50: number;
   /** Items the list answer matched (lists only). */
   matched?: number;
+  /**
+   * The same API request through the floor (a bare SDK server whose one tool makes it with
+   * `fetch`), on the same transport, alternating with the other two: what any MCP server pays.
+   */
+  floor?: Summary;
 }
 
 /** Size of one typical answer, as the model reads it. */
@@ -185,8 +190,17 @@ function checkTransport(check: Check, scen: ScenarioResult, t: TransportResult):
       `${where} guest_status overhead p50 <= 0.5 ms`,
       `${signed(status.overheadP50Ms, 3)} ms (server ${fmt(status.server.p50, 3)} ms vs direct ${
         fmt(status.direct.p50, 3)
-      } ms)`,
+      } ms${floorNote(status)})`,
       status.overheadP50Ms <= 0.5,
+    );
+  }
+  if (status?.floor && scen.scenario === "default") {
+    check(
+      `${where} guest_status p50 <= a bare SDK server making the same request (the floor)`,
+      `${signed(status.server.p50 - status.floor.p50, 3)} ms (ours ${
+        fmt(status.server.p50, 3)
+      } ms vs floor ${fmt(status.floor.p50, 3)} ms)`,
+      status.server.p50 <= status.floor.p50,
     );
   }
   if (t.coldList && scen.guests >= 1000) {
@@ -208,6 +222,14 @@ function checkTransport(check: Check, scen: ScenarioResult, t: TransportResult):
       ratio >= 0.95,
     );
   }
+}
+
+/** How the floor's same request compares, for a target line; empty without a floor. */
+function floorNote(l: LatencyResult): string {
+  if (!l.floor) return "";
+  return `; a bare SDK server making the same request: ${
+    signed(l.floor.p50 - l.direct.p50, 3)
+  } ms over direct, ours ${signed(l.server.p50 - l.floor.p50, 3)} ms over it`;
 }
 
 /** A number with its sign. */
@@ -291,6 +313,17 @@ export function renderScenario(r: ScenarioResult): string {
       ]);
     }
     parts.push(columns(rows));
+    for (const [op, l] of Object.entries(t.latency)) {
+      if (!l.floor) continue;
+      parts.push(
+        `${op} through the floor (a bare SDK server whose one tool makes the same API request ` +
+          `with fetch), alternating: p50 ${fmt(l.floor.p50, 3)} ms, p99 ${
+            fmt(l.floor.p99, 3)
+          } ms = direct ${signed(l.floor.p50 - l.direct.p50, 3)} ms; ours ${
+            signed(l.server.p50 - l.floor.p50, 3)
+          } ms over the floor`,
+      );
+    }
     const tp = Object.entries(t.throughput)
       .map(([c, v]) =>
         `c=${c}: ${fmt(v.perSecond, 0)}/s${

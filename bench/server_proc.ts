@@ -58,17 +58,30 @@ export function spawnStdio(dir: string, flags: string[]): Promise<ServerProcess>
   return spawnStdioArgs(dir, runArgs(flags));
 }
 
-/**
- * Spawns the floor (bench/floor_server.ts: a bare SDK `McpServer` with one tool, no flags but
- * `--no-prompt`) on stdio in `dir`, the way {@link spawnStdio} starts the server.
- */
-export function spawnFloor(dir: string): Promise<ServerProcess> {
-  return spawnStdioArgs(dir, [
+/** `deno run` arguments of the floor (bench/floor_server.ts); it may read `dir` and reach loopback. */
+function floorArgs(extra: string[] = []): string[] {
+  return [
     "run",
     `--config=${REPO_ROOT}deno.json`,
     "--no-prompt",
+    "--allow-read=.",
+    "--allow-net=127.0.0.1",
     `${REPO_ROOT}bench/floor_server.ts`,
-  ]);
+    ...extra,
+  ];
+}
+
+/**
+ * Spawns the floor (bench/floor_server.ts: a bare SDK `McpServer`) on stdio in `dir`, the way
+ * {@link spawnStdio} starts the server.
+ */
+export function spawnFloor(dir: string): Promise<ServerProcess> {
+  return spawnStdioArgs(dir, floorArgs());
+}
+
+/** Spawns the floor on Streamable HTTP in `dir`, the way {@link spawnHttp} starts the server. */
+export function spawnFloorHttp(dir: string): Promise<ServerProcess & { listeningMs: number }> {
+  return spawnHttpArgs(dir, (port) => floorArgs(["--http", String(port)]), {});
 }
 
 async function spawnStdioArgs(dir: string, args: string[]): Promise<ServerProcess> {
@@ -122,18 +135,34 @@ export interface HttpAuth {
  * Spawns the server with `--http 127.0.0.1:PORT` and a bearer token, waits until it accepts
  * connections, and returns a session over Streamable HTTP (not yet initialised).
  */
-export async function spawnHttp(
+export function spawnHttp(
   dir: string,
   flags: string[],
   auth: HttpAuth,
   onListening?: () => void,
 ): Promise<ServerProcess & { listeningMs: number }> {
+  return spawnHttpArgs(
+    dir,
+    (port) => runArgs(flags, ["--http", `127.0.0.1:${port}`, ...auth.args]),
+    auth.env,
+    auth.token,
+    onListening,
+  );
+}
+
+async function spawnHttpArgs(
+  dir: string,
+  args: (port: number) => string[],
+  env: Record<string, string>,
+  token?: string,
+  onListening?: () => void,
+): Promise<ServerProcess & { listeningMs: number }> {
   const port = freePort();
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: runArgs(flags, ["--http", `127.0.0.1:${port}`, ...auth.args]),
+    args: args(port),
     cwd: dir,
-    env: childEnv(auth.env),
+    env: childEnv(env),
     clearEnv: true,
     stdin: "null",
     stdout: "null",
@@ -159,7 +188,7 @@ export async function spawnHttp(
   if (Number.isNaN(listeningMs)) throw new Error(`HTTP server did not listen on ${port}: ${err}`);
   onListening?.();
   const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
-    requestInit: { headers: { Authorization: `Bearer ${auth.token}` } },
+    requestInit: token ? { headers: { Authorization: `Bearer ${token}` } } : undefined,
   });
   const session = new RpcSession(transport);
   await session.start();
