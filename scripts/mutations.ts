@@ -144,7 +144,7 @@ export const MUTATIONS: readonly Mutation[] = [
     description: "ticket-authenticated writes go out without the CSRFPreventionToken header",
     edits: [{
       file: "src/proxmox/client.ts",
-      find: '      if (method !== "GET") headers.set("CSRFPreventionToken", ticket.csrfToken);\n',
+      find: '      if (method !== "GET") headers.CSRFPreventionToken = ticket.csrfToken;\n',
       replace: "",
     }],
     tests: ["tests/client_test.ts"],

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startSimulator } from "../src/simulator/mod.ts";
+import { ManualClock } from "../src/util/clock.ts";
 import { SimApi } from "./helpers/sim_client.ts";
 import { returnsOf, shapeProblems } from "./helpers/sim_shape.ts";
 
@@ -103,4 +104,27 @@ Deno.test("simulator  RRD series have a daily shape and last night's spike", asy
     timeframe: "hour",
   });
   assert.ok(stopped.every((r) => r.cpu === undefined));
+});
+
+Deno.test("simulator  last night is over at any time of day", async (t) => {
+  for (const time of ["00:30", "01:30", "02:10", "04:59", "06:00", "12:00", "23:59"]) {
+    await t.step(`at ${time} UTC`, async () => {
+      const now = Date.parse(`2026-12-02T${time}:00Z`);
+      await using sim = await startSimulator({ clock: new ManualClock(now) });
+      using api = new SimApi(sim);
+      const spike = sim.state.ops.spikes[0];
+      assert.ok(spike.at + spike.lengthMs <= now, "the CPU spike is over");
+      const rows = await api.data<Record<string, number>[]>("/nodes/pve2/qemu/107/rrddata", {
+        timeframe: "day",
+        cf: "MAX",
+      });
+      assert.equal(Math.max(...rows.map((r) => r.cpu ?? 0)), spike.cpu);
+      const tasks = await api.data<{ status?: string; starttime: number }[]>("/nodes/pve2/tasks", {
+        vmid: 210,
+        typefilter: "vzdump",
+      });
+      assert.equal(tasks[0].status, "job errors");
+      assert.ok(tasks.every((task) => task.starttime * 1000 <= now));
+    });
+  }
 });

@@ -384,9 +384,18 @@ export function logStamp(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
 }
 
-/** The most recent 01:00 UTC strictly before `now` ("last night's" backup window). */
+/**
+ * How long after 01:00 the scenarios' night lasts: backups, verifies, the CPU spike and the
+ * cluster log of that night all end within about 4 hours.
+ */
+export const NIGHT_LENGTH_MS = 5 * 3600_000;
+
+/**
+ * "Last night's" backup window: the most recent 01:00 UTC whose night (see
+ * {@link NIGHT_LENGTH_MS}) is over by `now`. At 02:10 that is yesterday's, not one still going on.
+ */
 export function lastNight(now: number): number {
   const d = new Date(now);
   const at = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 1, 0, 0);
-  return at < now ? at : at - 86_400_000;
+  return at + NIGHT_LENGTH_MS <= now ? at : at - 86_400_000;
 }
