@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { SUPPORTED_PROTOCOL_VERSIONS as SDK_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { buildServer, openBackend } from "../src/server/app.ts";
-import { negotiateVersion, SUPPORTED_PROTOCOL_VERSIONS } from "../src/server/early_answers.ts";
+import { negotiateVersion, SUPPORTED_PROTOCOL_VERSIONS } from "../src/server/protocol_versions.ts";
 import { InMemoryTransport } from "../src/server/sdk_client.ts";
 import { startSimulator } from "../src/simulator/mod.ts";
 import { silentLogger } from "../src/util/log.ts";

@@ -409,6 +409,9 @@ Deno.test("SIGTERM during a call  finishes it within the grace period, else canc
     await t.step("a call in flight completes, then the process exits 0", async () => {
       await using srv = await spawnServer(dir, ["--shutdown-grace", "10"]);
       await using c = await connect(srv.url);
+      // The identity's privileges are read once per server: after this, the next API request
+      // is the call's own.
+      await c.client.listTools();
       sim.faults.latencyMs = 1200;
       const before = sim.requests;
       const call = c.client.callTool({ name: "cluster_status", arguments: {} });
@@ -428,6 +431,7 @@ Deno.test("SIGTERM during a call  finishes it within the grace period, else canc
       async () => {
         await using srv = await spawnServer(dir, ["--shutdown-grace", "0.3"]);
         await using c = await connect(srv.url);
+        await c.client.listTools();
         sim.faults.latencyMs = 8000;
         const before = sim.requests;
         const call = c.client.callTool({ name: "cluster_status", arguments: {} }, undefined, {

@@ -1,6 +1,6 @@
 /**
- * MCP over Streamable HTTP on `Deno.serve`: one MCP server and one SDK transport
- * (`WebStandardStreamableHTTPServerTransport`) per session, at `/mcp`. Every request passes the
+ * MCP over Streamable HTTP on `Deno.serve`: one MCP server and one session transport
+ * (`http_transport.ts`) per session, at `/mcp`. Every request passes the
  * Host and Origin allowlists and, when a token is set, the bearer check before MCP sees it;
  * bodies are size-limited; `/healthz` answers probes; {@link HttpServer.shutdown} drains.
  *
@@ -22,7 +22,7 @@ import { RequestCounter, type Session, SessionTable } from "./http_sessions.ts";
 import { screenLine } from "./jsonrpc_guard.ts";
 import { checkRequestParams } from "./request_params.ts";
 import { NarrowingError, narrowingFromHeaders, type SessionNarrowing } from "./listing.ts";
-import type { McpServer } from "./sdk.ts";
+import type { JSONRPCMessage, McpServer } from "./sdk.ts";
 
 /** Options of {@link startHttpServer}. */
 export interface HttpServerOptions {
@@ -126,7 +126,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     opts,
     maxBody,
     maxSessions: opts.maxSessions ?? 256,
-    sessions: new SessionTable(opts.logger, maxBody),
+    sessions: new SessionTable(opts.logger),
     requests: new RequestCounter(),
     stopCalls: new AbortController(),
     draining: false,
@@ -232,15 +232,29 @@ async function handleMcp(s: Served, req: Request, completed: Promise<void>): Pro
       Connection: "close",
     });
   }
-  if (req.method === "POST") return await handlePost(s, req, completed);
+  if (req.method === "POST") {
+    // In flight from here until the answer (maybe an SSE stream) has been delivered or the
+    // client went away, so that shutdown waits for a call whose body is still being read.
+    s.requests.begin();
+    const end = () => s.requests.end();
+    try {
+      const res = await handlePost(s, req);
+      completed.then(end, end);
+      return res;
+    } catch (e) {
+      end();
+      throw e;
+    }
+  }
   if (req.method === "GET" || req.method === "DELETE") {
     const sessionId = req.headers.get("mcp-session-id");
     if (!sessionId) return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
     const session = s.sessions.get(sessionId);
     if (!session) return jsonRpcError(404, "Session not found: initialize a new session");
     session.lastSeen = Date.now();
-    const res = await session.transport.handleRequest(req);
-    if (req.method === "DELETE" && res.ok) void s.sessions.close(session);
+    if (req.method === "GET") return session.transport.handleGet(req);
+    const res = await session.transport.handleDelete(req);
+    if (res.ok) void s.sessions.close(session);
     return res;
   }
   return jsonRpcError(405, "Method not allowed: use POST, GET or DELETE", {
@@ -249,11 +263,7 @@ async function handleMcp(s: Served, req: Request, completed: Promise<void>): Pro
 }
 
 /** One POSTed message: size limit, JSON-RPC screening, session lookup or creation. */
-async function handlePost(
-  s: Served,
-  req: Request,
-  completed: Promise<void>,
-): Promise<Response> {
+async function handlePost(s: Served, req: Request): Promise<Response> {
   const read = await readLimited(req, s.maxBody);
   if (read === "too large") {
     return jsonRpcError(413, `Payload too large: request bodies are limited to ${s.maxBody} bytes`);
@@ -293,18 +303,9 @@ async function handlePost(
     return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
   }
   session.lastSeen = Date.now();
-  s.requests.begin();
-  try {
-    const res = await session.transport.handleRequest(req, { parsedBody: body });
-    if (!session.id) void s.sessions.close(session); // initialization failed
-    // In flight until the answer (an SSE stream) has been delivered, or the client went away.
-    const end = () => s.requests.end();
-    completed.then(end, end);
-    return res;
-  } catch (e) {
-    s.requests.end();
-    throw e;
-  }
+  const res = await session.transport.handlePost(req, body as JSONRPCMessage);
+  if (!session.id) void s.sessions.close(session); // initialization failed
+  return res;
 }
 
 /**

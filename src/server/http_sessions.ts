@@ -1,19 +1,19 @@
 /**
- * State of the HTTP transport: the MCP sessions (one server and SDK transport each) and the
- * count of requests whose response has not finished, which shutdown waits on.
+ * State of the HTTP transport: the MCP sessions (one server and session transport each) and
+ * the count of requests whose response has not finished, which shutdown waits on.
  *
  * @module
  */
 import type { Logger } from "../util/log.ts";
 import type { McpServer } from "./sdk.ts";
-import { WebStandardStreamableHTTPServerTransport } from "./sdk_http.ts";
+import { HttpSessionTransport } from "./http_transport.ts";
 import { connectServer } from "./connect.ts";
 
 /** One MCP session. */
 export interface Session {
   id?: string;
   server: McpServer;
-  transport: WebStandardStreamableHTTPServerTransport;
+  transport: HttpSessionTransport;
   lastSeen: number;
 }
 
@@ -22,10 +22,7 @@ export class SessionTable {
   readonly #open = new Map<string, Session>();
   readonly #pending = new Set<Session>();
 
-  constructor(
-    private readonly log: Logger,
-    private readonly maxBodyBytes: number,
-  ) {}
+  constructor(private readonly log: Logger) {}
 
   /** Open sessions. */
   get size(): number {
@@ -41,19 +38,17 @@ export class SessionTable {
     return this.#open.get(id);
   }
 
-  /** A new session around `server`, registered once the SDK assigns its id. */
+  /** A new session around `server`, registered once its `initialize` is accepted. */
   async create(server: McpServer): Promise<Session> {
     const session = { server, lastSeen: Date.now() } as Session;
-    session.transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => crypto.randomUUID(),
-      onsessioninitialized: (id) => {
+    session.transport = new HttpSessionTransport({
+      sessionId: crypto.randomUUID(),
+      onInitialized: (id) => {
         session.id = id;
         this.#pending.delete(session);
         this.#open.set(id, session);
         this.log.log("debug", "MCP session opened", { sessions: this.#open.size });
       },
-      // The SDK reads bodies itself only when no parsed body is given; we always give one.
-      maxRequestBodySize: this.maxBodyBytes,
     });
     session.transport.onclose = () => this.#forget(session);
     this.#pending.add(session);

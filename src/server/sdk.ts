@@ -1,7 +1,7 @@
 /**
  * The MCP SDK's server-side entry points, imported in one place with the type hints Deno needs:
  * without a `@ts-types` line each SDK import would be typed `any`. Client-side pieces live in
- * `sdk_client.ts` and the HTTP transport in `sdk_http.ts`, so a stdio server loads neither.
+ * `sdk_client.ts`, so a server does not load them.
  *
  * @module
  */
