@@ -49,7 +49,7 @@ export interface ColdStart {
   runs: number;
   initializeMs: number;
   toolsListMs: number;
-  /** The floor (a bare SDK server with one tool): spawn to `tools/list` answered, median. */
+  /** The floor (a bare SDK server, bench/floor_server.ts): spawn to `tools/list` answered, median. */
   floorToolsListMs?: number;
   /** HTTP only: spawn to accepting connections. */
   listeningMs?: number;
