@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { buildServer, openBackend } from "../src/server/app.ts";
 import { startHttpServer } from "../src/server/http.ts";
-import { HttpSessionTransport } from "../src/server/http_transport.ts";
+import { HttpSessionTransport, MAX_UNREAD_EVENTS } from "../src/server/http_transport.ts";
 import type { JSONRPCMessage } from "../src/server/sdk.ts";
 import { Client, StreamableHTTPClientTransport } from "../src/server/sdk_client.ts";
 import { ElicitRequestSchema } from "../src/server/sdk.ts";
@@ -127,6 +127,25 @@ Deno.test("HttpSessionTransport  answers as JSON or as a stream, as the call nee
     assert.deepEqual(await events(stream), [
       { jsonrpc: "2.0", method: "notifications/tools/list_changed" },
     ]);
+  });
+
+  await t.step("a GET stream nobody reads is closed, not buffered without end", async () => {
+    const s = await session(() => {});
+    const stream = s.handleGet(
+      new Request("http://127.0.0.1/mcp", { headers: { Accept: "text/event-stream" } }),
+    );
+    const note = { jsonrpc: "2.0", method: "notifications/message", params: {} } as JSONRPCMessage;
+    for (let i = 0; i < MAX_UNREAD_EVENTS + 50; i++) await s.send(note);
+    const got = await events(stream);
+    assert.equal(got.length, MAX_UNREAD_EVENTS, "the unread events kept");
+    assert.equal(
+      s.handleGet(
+        new Request("http://127.0.0.1/mcp", { headers: { Accept: "text/event-stream" } }),
+      ).status,
+      200,
+      "a new stream can be opened",
+    );
+    await s.close();
   });
 
   await t.step("an answer for a request that is not open is refused", async () => {

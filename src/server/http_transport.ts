@@ -27,6 +27,13 @@ export const SSE_AFTER_MS = 1_000;
 /** How often an open SSE stream gets a comment line, so proxies keep it open, ms. */
 export const KEEP_ALIVE_MS = 15_000;
 
+/**
+ * Events an SSE stream may hold that its client has not read; past that the stream is closed
+ * (the client can open another), so a client that stops reading cannot make the server buffer
+ * without end.
+ */
+export const MAX_UNREAD_EVENTS = 1_000;
+
 type Id = string | number;
 
 /** A JSON-RPC error answer, as the SDK's transport gives it (`id: null`, code -32000/-32001). */
@@ -89,9 +96,14 @@ class EventStream {
   }
 
   #enqueue(text: string): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#controller) return;
+    // The queue's high-water mark is one event: desiredSize is 1 minus the events queued.
+    if ((this.#controller.desiredSize ?? 0) <= 1 - MAX_UNREAD_EVENTS) {
+      this.close();
+      return;
+    }
     try {
-      this.#controller?.enqueue(encoder.encode(text));
+      this.#controller.enqueue(encoder.encode(text));
     } catch {
       this.#stop();
     }
