@@ -148,6 +148,22 @@ Deno.test("HttpSessionTransport  answers as JSON or as a stream, as the call nee
     await s.close();
   });
 
+  await t.step("a cancelled request's response ends, empty; a late answer is refused", async () => {
+    const s = await session(() => {});
+    const waiting = s.handlePost(post(), request(6));
+    const cancel = {
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: 6, reason: "user" },
+    } as JSONRPCMessage;
+    assert.equal((await s.handlePost(post(), cancel)).status, 202);
+    const res = await waiting;
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+    assert.deepEqual(await events(res), []);
+    await assert.rejects(s.send(result(6)), /No connection established for request ID: 6/);
+    await s.close();
+  });
+
   await t.step("an answer for a request that is not open is refused", async () => {
     const s = await session(() => {});
     await assert.rejects(s.send(result(99)), /No connection established for request ID: 99/);
@@ -264,6 +280,42 @@ Deno.test("Streamable HTTP  a confirmation by elicitation runs through the call'
     assert.deepEqual(await res.json(), { jsonrpc: "2.0", id: 42, result: {} });
     await transport.terminateSession();
     await client.close();
+  } finally {
+    await backend[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("Streamable HTTP  a call the client cancels ends, and the session goes on", async () => {
+  const backend = await openBackend({
+    simulator: true,
+    simulatorTaskMs: 5_000,
+    logger: silentLogger,
+  });
+  await using server = await startHttpServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    createServer: () => buildServer(backend, silentLogger),
+    logger: silentLogger,
+  });
+  try {
+    const client = new Client({ name: "cancel", version: "1" });
+    const transport = new StreamableHTTPClientTransport(new URL(server.url));
+    await client.connect(transport);
+    const stop = new AbortController();
+    const started = performance.now();
+    const call = client.callTool(
+      { name: "guest_power", arguments: { vmid: 105, action: "start" } },
+      undefined,
+      { signal: stop.signal },
+    );
+    setTimeout(() => stop.abort("changed my mind"), 200);
+    await assert.rejects(call);
+    assert.ok(performance.now() - started < 3_000, "the cancelled call did not run to its end");
+    const r = await client.callTool({ name: "guest_status", arguments: { vmid: 100 } });
+    assert.notEqual((r as { isError?: boolean }).isError, true, JSON.stringify(r));
+    await transport.terminateSession();
+    await client.close();
+    assert.equal(server.inFlight, 0);
   } finally {
     await backend[Symbol.asyncDispose]();
   }

@@ -167,6 +167,12 @@ class Exchange {
     return this.stream;
   }
 
+  /** Ends the exchange without an answer (the client cancelled it): an empty, ended stream. */
+  cancel(): void {
+    clearTimeout(this.#timer);
+    (this.stream ?? this.openStream(() => {})).close();
+  }
+
   /** Ends the exchange without an answer (the session closed). */
   abandon(): void {
     clearTimeout(this.#timer);
@@ -250,6 +256,7 @@ export class HttpSessionTransport implements Transport {
       if (problem) return Promise.resolve(problem);
     }
     if (!isRequest) {
+      if (m.method === "notifications/cancelled") this.#cancelled(message);
       this.onmessage?.(message);
       return Promise.resolve(new Response(null, { status: 202 }));
     }
@@ -349,6 +356,19 @@ export class HttpSessionTransport implements Transport {
     this.#standalone = undefined;
     this.onclose?.();
     return Promise.resolve();
+  }
+
+  /**
+   * A cancelled request gets no answer (the server stops it and sends nothing), so its response
+   * ends here, empty, instead of staying open.
+   */
+  #cancelled(message: JSONRPCMessage): void {
+    const id = (message as { params?: { requestId?: unknown } }).params?.requestId;
+    if (typeof id !== "string" && typeof id !== "number") return;
+    const exchange = this.#exchanges.get(id);
+    if (!exchange) return;
+    this.#exchanges.delete(id);
+    exchange.cancel();
   }
 
   /** The session and protocol-version checks of every request after `initialize`. */
