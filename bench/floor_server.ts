@@ -4,10 +4,10 @@
  * on `Deno.serve`). Cold start and idle memory of proxmox-mcp are reported as ratios to this
  * process, started the same way in the same run.
  *
- * Its `api_get` tool makes one API request the plainest way (`fetch`, the token from
- * `config.json` in the working directory): the latency of a tool call that does what
- * `guest_status` does with no code of ours around it. The configuration is read on the first
- * call, so cold start is not affected.
+ * With `--api` it has a second tool, `api_get`, which makes one API request the plainest way
+ * (`fetch`, the token from `config.json` in the working directory): the latency of a tool call
+ * that does what `guest_status` does with no code of ours around it. Without it, the floor of
+ * cold start and idle memory is a server with one tool, as issue 14 defines it.
  *
  * @module
  */
@@ -44,6 +44,7 @@ function floorServer(): McpServer {
     { description: "Answers with its text.", inputSchema: { text: z.string() } },
     ({ text }) => ({ content: [{ type: "text", text }] }),
   );
+  if (!Deno.args.includes("--api")) return server;
   server.registerTool(
     "api_get",
     { description: "GETs one API path; answers with the JSON.", inputSchema: { path: z.string() } },

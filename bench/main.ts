@@ -320,7 +320,7 @@ async function measureStdio(
     await new Promise((r) => setTimeout(r, 500));
     return s;
   };
-  await using bare = await spawnFloor(bench.dir);
+  await using bare = await spawnFloor(bench.dir, { api: true });
   await checked(bare, () => bare.session.initialize());
   const { load, ...out } = await measureSession(bench, session, server.pid, opts, fresh, bare);
   result.sizes = await measureSizes(bench, session, tools);

@@ -72,16 +72,19 @@ function floorArgs(extra: string[] = []): string[] {
 }
 
 /**
- * Spawns the floor (bench/floor_server.ts: a bare SDK `McpServer`) on stdio in `dir`, the way
- * {@link spawnStdio} starts the server.
+ * Spawns the floor (bench/floor_server.ts: a bare SDK `McpServer` with one tool; with `api`,
+ * also its `api_get` tool) on stdio in `dir`, the way {@link spawnStdio} starts the server.
  */
-export function spawnFloor(dir: string): Promise<ServerProcess> {
-  return spawnStdioArgs(dir, floorArgs());
+export function spawnFloor(dir: string, opts: { api?: boolean } = {}): Promise<ServerProcess> {
+  return spawnStdioArgs(dir, floorArgs(opts.api ? ["--api"] : []));
 }
 
-/** Spawns the floor on Streamable HTTP in `dir`, the way {@link spawnHttp} starts the server. */
+/**
+ * Spawns the floor, with its `api_get` tool, on Streamable HTTP in `dir`, the way
+ * {@link spawnHttp} starts the server.
+ */
 export function spawnFloorHttp(dir: string): Promise<ServerProcess & { listeningMs: number }> {
-  return spawnHttpArgs(dir, (port) => floorArgs(["--http", String(port)]), {});
+  return spawnHttpArgs(dir, (port) => floorArgs(["--api", "--http", String(port)]), {});
 }
 
 async function spawnStdioArgs(dir: string, args: string[]): Promise<ServerProcess> {
