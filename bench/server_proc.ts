@@ -222,16 +222,21 @@ async function spawnHttpArgs(
  * Undefined where there is no `/proc` (not Linux).
  */
 export async function rss(pid: number): Promise<{ rssMiB: number; hwmMiB: number } | undefined> {
+  const status = await procFile(pid, "status");
+  if (status === undefined) return undefined;
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+  return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
+}
+
+/** `/proc/<pid>/<file>` as text (read with `cat`, see {@link rss}); undefined without it. */
+async function procFile(pid: number, file: string): Promise<string | undefined> {
   try {
     const out = await new Deno.Command("cat", {
-      args: [`/proc/${pid}/status`],
+      args: [`/proc/${pid}/${file}`],
       stdout: "piped",
       stderr: "null",
     }).output();
-    if (!out.success) return undefined;
-    const status = new TextDecoder().decode(out.stdout);
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
-    return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
+    return out.success ? new TextDecoder().decode(out.stdout) : undefined;
   } catch {
     return undefined;
   }
@@ -242,21 +247,12 @@ export async function rss(pid: number): Promise<{ rssMiB: number; hwmMiB: number
  * (read with `cat`, like {@link rss}); undefined where there is no `/proc`.
  */
 export async function cpuMs(pid: number): Promise<number | undefined> {
-  try {
-    const out = await new Deno.Command("cat", {
-      args: [`/proc/${pid}/stat`],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    if (!out.success) return undefined;
-    // Fields after the command name (which may hold spaces) start at "state"; utime and stime
-    // are the 14th and 15th fields of the line, in clock ticks (100 per second on Linux).
-    const fields = new TextDecoder().decode(out.stdout).split(") ")[1]?.split(" ");
-    if (!fields) return undefined;
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
+  const stat = await procFile(pid, "stat");
+  // Fields after the command name (which may hold spaces) start at "state"; utime and stime
+  // are the 14th and 15th fields of the line, in clock ticks (100 per second on Linux).
+  const fields = stat?.split(") ")[1]?.split(" ");
+  if (!fields) return undefined;
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** A bearer token for the HTTP server, passed as PROXMOX_MCP_HTTP_TOKEN. */

@@ -238,85 +238,85 @@ Deno.test("HttpSessionTransport  refuses what the protocol refuses", async (t) =
   await s.close();
 });
 
-Deno.test("Streamable HTTP  a confirmation by elicitation runs through the call's stream", async () => {
-  const backend = await openBackend({ simulator: true, logger: silentLogger });
-  await using server = await startHttpServer({
+/** The HTTP server on the embedded simulator (tasks take `taskMs`), closed on dispose. */
+async function httpStack(taskMs = 0) {
+  const backend = await openBackend({
+    simulator: true,
+    simulatorTaskMs: taskMs,
+    logger: silentLogger,
+  });
+  const server = await startHttpServer({
     hostname: "127.0.0.1",
     port: 0,
     createServer: () => buildServer(backend, silentLogger),
     logger: silentLogger,
   });
-  try {
-    const client = new Client({ name: "elicit", version: "1" }, {
-      capabilities: { elicitation: { form: {} } },
-    });
-    const asked: string[] = [];
-    client.setRequestHandler(ElicitRequestSchema, (req) => {
-      asked.push(String(req.params.message));
-      return { action: "accept", content: { confirm: true } };
-    });
-    const transport = new StreamableHTTPClientTransport(new URL(server.url));
-    await client.connect(transport);
-    const r = await client.callTool({
-      name: "guest_power",
-      arguments: { vmid: 100, action: "stop" },
-    }) as { isError?: boolean; structuredContent?: { status?: string } };
-    assert.notEqual(r.isError, true, JSON.stringify(r));
-    assert.equal(r.structuredContent?.status, "done");
-    assert.equal(asked.length, 1);
-    assert.match(asked[0], /^Confirm guest_power: stop qemu 100/);
+  return {
+    server,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      await backend[Symbol.asyncDispose]();
+    },
+  };
+}
 
-    // A quick call is answered as plain JSON.
-    const res = await fetch(server.url, {
-      method: "POST",
-      headers: {
-        ...HEADERS,
-        "Mcp-Session-Id": transport.sessionId!,
-        "Mcp-Protocol-Version": "2025-11-25",
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 42, method: "ping" }),
-    });
-    assert.equal(res.headers.get("content-type"), "application/json");
-    assert.deepEqual(await res.json(), { jsonrpc: "2.0", id: 42, result: {} });
-    await transport.terminateSession();
-    await client.close();
-  } finally {
-    await backend[Symbol.asyncDispose]();
-  }
+Deno.test("Streamable HTTP  a confirmation by elicitation runs through the call's stream", async () => {
+  await using stack = await httpStack();
+  const server = stack.server;
+  const client = new Client({ name: "elicit", version: "1" }, {
+    capabilities: { elicitation: { form: {} } },
+  });
+  const asked: string[] = [];
+  client.setRequestHandler(ElicitRequestSchema, (req) => {
+    asked.push(String(req.params.message));
+    return { action: "accept", content: { confirm: true } };
+  });
+  const transport = new StreamableHTTPClientTransport(new URL(server.url));
+  await client.connect(transport);
+  const r = await client.callTool({
+    name: "guest_power",
+    arguments: { vmid: 100, action: "stop" },
+  }) as { isError?: boolean; structuredContent?: { status?: string } };
+  assert.notEqual(r.isError, true, JSON.stringify(r));
+  assert.equal(r.structuredContent?.status, "done");
+  assert.equal(asked.length, 1);
+  assert.match(asked[0], /^Confirm guest_power: stop qemu 100/);
+
+  // A quick call is answered as plain JSON.
+  const res = await fetch(server.url, {
+    method: "POST",
+    headers: {
+      ...HEADERS,
+      "Mcp-Session-Id": transport.sessionId!,
+      "Mcp-Protocol-Version": "2025-11-25",
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 42, method: "ping" }),
+  });
+  assert.equal(res.headers.get("content-type"), "application/json");
+  assert.deepEqual(await res.json(), { jsonrpc: "2.0", id: 42, result: {} });
+  await transport.terminateSession();
+  await client.close();
 });
 
 Deno.test("Streamable HTTP  a call the client cancels ends, and the session goes on", async () => {
-  const backend = await openBackend({
-    simulator: true,
-    simulatorTaskMs: 5_000,
-    logger: silentLogger,
-  });
-  await using server = await startHttpServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    createServer: () => buildServer(backend, silentLogger),
-    logger: silentLogger,
-  });
-  try {
-    const client = new Client({ name: "cancel", version: "1" });
-    const transport = new StreamableHTTPClientTransport(new URL(server.url));
-    await client.connect(transport);
-    const stop = new AbortController();
-    const started = performance.now();
-    const call = client.callTool(
-      { name: "guest_power", arguments: { vmid: 105, action: "start" } },
-      undefined,
-      { signal: stop.signal },
-    );
-    setTimeout(() => stop.abort("changed my mind"), 200);
-    await assert.rejects(call);
-    assert.ok(performance.now() - started < 3_000, "the cancelled call did not run to its end");
-    const r = await client.callTool({ name: "guest_status", arguments: { vmid: 100 } });
-    assert.notEqual((r as { isError?: boolean }).isError, true, JSON.stringify(r));
-    await transport.terminateSession();
-    await client.close();
-    assert.equal(server.inFlight, 0);
-  } finally {
-    await backend[Symbol.asyncDispose]();
-  }
+  await using stack = await httpStack(5_000);
+  const server = stack.server;
+  const client = new Client({ name: "cancel", version: "1" });
+  const transport = new StreamableHTTPClientTransport(new URL(server.url));
+  await client.connect(transport);
+  const stop = new AbortController();
+  const started = performance.now();
+  const call = client.callTool(
+    { name: "guest_power", arguments: { vmid: 105, action: "start" } },
+    undefined,
+    { signal: stop.signal },
+  );
+  setTimeout(() => stop.abort("changed my mind"), 200);
+  await assert.rejects(call);
+  assert.ok(performance.now() - started < 3_000, "the cancelled call did not run to its end");
+  const r = await client.callTool({ name: "guest_status", arguments: { vmid: 100 } });
+  assert.notEqual((r as { isError?: boolean }).isError, true, JSON.stringify(r));
+  await transport.terminateSession();
+  await client.close();
+  assert.equal(server.inFlight, 0);
 });
